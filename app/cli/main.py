@@ -1,0 +1,15 @@
+"""The `kazarena` command: one entry point for operators and researchers."""
+
+import typer
+
+app = typer.Typer(
+    name="kazarena",
+    help="Kazakh LLM arena: serve models, collect votes, rank, judge, export, train, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# Each sub-command lives in its own module; register it here, one line each.
+from app.cli import serve as _serve  # noqa: E402
+
+_serve.register(app)

@@ -1,0 +1,60 @@
+"""All configuration in one place: environment variables prefixed KAZARENA_."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KAZARENA_", env_file=".env", extra="ignore")
+
+    environment: str = Field("development", description="development | production")
+    database_url: str = Field("sqlite:///./kazarena.db", description="SQLAlchemy URL")
+    models_config: Path = Field(PROJECT_ROOT / "configs" / "models.yaml")
+    cache_dir: Path = Field(Path.home() / ".cache" / "kazarena", description="prepared models, indexes")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth_enabled: bool = Field(True, description="require Bearer API keys on /v1/*")
+    secret_salt: str = Field("dev-salt-change-me", description="salt for exported annotator ids")
+
+    # Limits on what a client may send.
+    max_prompt_chars: int = 16_000
+    max_body_bytes: int = 1_000_000
+    max_tokens_limit: int = 4096
+    max_messages: int = 200
+
+    # Model servers.
+    vllm_python: str = Field("", description="python that runs vLLM (default: this interpreter)")
+    vllm_start_timeout_s: float = 300.0
+    vllm_kvcache_gib: int = 1
+    health_interval_s: float = 5.0
+    request_timeout_s: float = 120.0
+    connect_timeout_s: float = 5.0
+    restart_backoff_s: float = 2.0
+    restart_backoff_max_s: float = 60.0
+    manage_servers: bool = Field(True, description="start vllm serve for local models")
+
+    # Judge: any OpenAI-compatible endpoint; GPT-4o when OPENAI_API_KEY is set.
+    judge_base_url: str = ""
+    judge_model: str = ""
+    judge_api_key: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        if self.environment == "production" and self.secret_salt == "dev-salt-change-me":
+            raise ValueError("KAZARENA_SECRET_SALT must be set in production")
+        return self
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
