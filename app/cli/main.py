@@ -13,3 +13,9 @@ app = typer.Typer(
 from app.cli import serve as _serve  # noqa: E402
 
 _serve.register(app)
+from app.cli import agreement as _agreement  # noqa: E402
+
+_agreement.register(app)
+from app.cli import train as _train  # noqa: E402
+
+_train.register(app)

@@ -1,0 +1,30 @@
+"""Liveness, per-model readiness and Prometheus metrics."""
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.api.deps import ManagerDep
+from app.serving.manager import READY
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def read_health() -> dict[str, str]:
+    """The app process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def read_readiness(manager: ManagerDep) -> JSONResponse:
+    """State of every configured model; 503 until at least one can answer."""
+    models = manager.status()
+    ready = any(m["state"] == READY for m in models.values())
+    return JSONResponse({"ready": ready, "models": models}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics")
+def read_metrics() -> Response:
+    """Prometheus exposition format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,71 @@
+"""Database helpers shared by several callers (API routes, CLI, UI). Keyword-only."""
+
+import hashlib
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import ApiKey, Generation
+from db.session import session_scope
+
+log = logging.getLogger(__name__)
+KEY_PREFIX = "kza_"
+
+
+def hash_key(key: str) -> str:
+    # Keys are 256-bit random tokens, so a plain SHA-256 cannot be brute-forced;
+    # a slow password hash would only add latency to every request.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(*, session: Session, name: str) -> tuple[ApiKey, str]:
+    """Store a new key's hash; the plain key is returned once and never stored."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(name=name, prefix=key[: len(KEY_PREFIX) + 6], key_hash=hash_key(key))
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def list_api_keys(*, session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_api_key(*, session: Session, key_id: int) -> ApiKey | None:
+    row = session.get(ApiKey, key_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+    return row
+
+
+class KeyCache:
+    """Remembers valid key hashes briefly so auth costs no query per request."""
+
+    def __init__(self, database_url: str, ttl_s: float = 30.0) -> None:
+        self.url, self.ttl = database_url, ttl_s
+        self._seen: dict[str, tuple[int | None, float]] = {}
+
+    def lookup(self, key: str) -> int | None:
+        digest = hash_key(key)
+        hit = self._seen.get(digest)
+        if hit and time.monotonic() - hit[1] < self.ttl:
+            return hit[0]
+        with session_scope(self.url) as s:
+            row = s.scalar(select(ApiKey).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)))
+            key_id = row.id if row else None
+        self._seen[digest] = (key_id, time.monotonic())
+        return key_id
+
+
+def record_generation(database_url: str, fields: dict[str, Any]) -> None:
+    """Store one generation. Called off the request path; never raises."""
+    try:
+        with session_scope(database_url) as s:
+            s.add(Generation(**fields))
+    except Exception:  # noqa: BLE001 - logging the call must not fail the answer
+        log.exception("could not record generation for model %s", fields.get("model"))

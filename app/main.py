@@ -1,0 +1,55 @@
+"""The FastAPI application: API routers, model servers, database, UI."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from app.api.errors import install_error_handlers
+from app.api.limits import BodyLimitMiddleware
+from app.api.routes import generate, health, openai_compat
+from app.crud import KeyCache
+from app.serving import calllog
+from app.serving.manager import ModelManager
+from app.serving.registry import load_models_config
+from app.settings import Settings, get_settings
+from db.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, manager: ModelManager | None = None) -> FastAPI:
+    """Build the app. Pass `manager` to share already-running model servers (tests)."""
+    settings = settings or get_settings()
+    owns_manager = manager is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upgrade(settings.database_url)  # the schema is always current before the first request
+        if owns_manager and settings.manage_servers:
+            await app.state.manager.start()
+        try:
+            yield
+        finally:
+            await calllog.drain()
+            if owns_manager:
+                await app.state.manager.stop()
+
+    app = FastAPI(title="kazarena", version="0.1.0", lifespan=lifespan,
+                  description="Kazakh LLM arena: generation API (OpenAI-compatible), arena, leaderboard.")
+    app.state.settings = settings
+    app.state.manager = manager or ModelManager(load_models_config(settings.models_config), settings)
+    app.state.key_cache = KeyCache(settings.database_url)
+    app.state.grounder = None
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    for module in (health, generate, openai_compat):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,265 @@
+"""Assemble a leaderboard: ratings, intervals, rank (UB), counts, matrices, and a header.
+
+``build_leaderboard`` works on one ``BattleTable`` (one dimension, one topic);
+``build_leaderboards`` loops over the dimensions and topics present in the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from arena.battles import (
+    A_WINS,
+    B_WINS,
+    DIMENSIONS,
+    TIE,
+    WINNER_COLUMNS,
+    BattleTable,
+    NoBattlesError,
+    SkipCounts,
+    prepare_battles,
+    topics,
+)
+from arena.ratings import intervals
+from arena.ratings.bootstrap import bootstrap_bradley_terry
+from arena.ratings.bradley_terry import CENTER, DEFAULT_ALPHA, Anchor, fit_bradley_terry
+from arena.ratings.length_control import (
+    LengthRows,
+    bootstrap_length_controlled,
+    fit_length_controlled,
+    length_controlled_covariance,
+)
+from arena.ratings.pairs import PairCounts
+from arena.ratings.sandwich import bradley_terry_covariance
+from arena.ratings.two_models import TwoModelStats, two_model_stats_from_table
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Leaderboard", "LeaderboardHeader", "LeaderboardRow", "build_leaderboard", "build_leaderboards"]
+
+CI_METHODS = ("bootstrap", "sandwich")
+DEFAULT_MIN_VOTES = 30
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    model: str
+    rating: float
+    ci_low: float
+    ci_high: float
+    rank_ub: int
+    votes: int
+    wins: int
+    losses: int
+    ties: int
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class LeaderboardHeader:
+    method: str
+    ci_method: str
+    ci_level: float
+    rounds: int | None
+    seed: int | None
+    failed_rounds: int
+    scale: str
+    anchor: str
+    alpha: float
+    ipw: bool
+    length_coef: float | None
+    dimension: str
+    topic: str | None
+    min_votes: int
+    n_battles: int
+    n_models: int
+    data_hash: str
+    skipped: SkipCounts
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """Rows sorted by rating; matrices of shape (n_models, n_models) in ``models`` order.
+
+    ``win_rates[i, j]`` is the share of battles of models[i] against models[j] that i
+    won (ties half); NaN where the two never met.
+    """
+
+    header: LeaderboardHeader
+    rows: tuple[LeaderboardRow, ...]
+    models: tuple[str, ...]
+    battle_counts: np.ndarray
+    win_rates: np.ndarray
+    two_models: TwoModelStats | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"header": ..., "rows": [...]}`` (+ ``two_models`` when there are two)."""
+        out: dict[str, Any] = {"header": _finite(asdict(self.header)), "rows": [_finite(asdict(r)) for r in self.rows]}
+        if self.two_models is not None:
+            out["two_models"] = _finite(asdict(self.two_models))
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(r) for r in self.rows])
+
+
+def _finite(value: Any) -> Any:
+    """Replace non-finite floats by None so the result is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def data_hash(table: BattleTable) -> str:
+    """Order-independent hash of the battles that enter the fit (for caching and provenance)."""
+    columns: dict[str, Any] = {
+        "a": np.asarray(table.models, dtype=object)[table.model_a],
+        "b": np.asarray(table.models, dtype=object)[table.model_b],
+        "outcome": table.outcome, "weight": table.weight,
+    }
+    if table.len_a is not None and table.len_b is not None:
+        columns["len_a"], columns["len_b"] = table.len_a, table.len_b
+    row_hashes = np.sort(pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).to_numpy())
+    return hashlib.sha256(row_hashes.tobytes()).hexdigest()[:16]
+
+
+def _counts(table: BattleTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(table.models)
+    a_won = table.outcome == A_WINS
+    b_won = table.outcome == B_WINS
+    tie = table.outcome == TIE
+    wins = np.bincount(table.model_a[a_won], minlength=n) + np.bincount(table.model_b[b_won], minlength=n)
+    losses = np.bincount(table.model_b[a_won], minlength=n) + np.bincount(table.model_a[b_won], minlength=n)
+    ties = np.bincount(table.model_a[tie], minlength=n) + np.bincount(table.model_b[tie], minlength=n)
+    return wins, losses, ties
+
+
+def _matrices(table: BattleTable) -> tuple[np.ndarray, np.ndarray]:
+    unweighted = PairCounts.from_arrays(table.models, table.model_a, table.model_b, table.outcome)
+    battles = unweighted.battle_matrix()
+    won = unweighted.win_matrix()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.where(battles > 0, won / battles, np.nan)
+    return battles, rates
+
+
+def build_leaderboard(
+    table: BattleTable,
+    *,
+    ci: str = "bootstrap",
+    rounds: int = 1000,
+    seed: int | None = 0,
+    level: float = 0.95,
+    anchor: Anchor | None = None,
+    center: float = CENTER,
+    min_votes: int = DEFAULT_MIN_VOTES,
+    alpha: float = DEFAULT_ALPHA,
+    length_control: bool = False,
+) -> Leaderboard:
+    """Fit Bradley-Terry (or its length-controlled form) and assemble the table."""
+    if ci not in CI_METHODS:
+        raise ValueError(f"Unknown ci method: {ci!r}; choose one of {', '.join(CI_METHODS)}")
+    if anchor is not None and anchor.model not in table.models:
+        raise ValueError(f"anchor model {anchor.model!r} is not in the data; models: {', '.join(table.models)}")
+    scaling = {"anchor": anchor, "center": center, "level": level}
+    failed = 0
+    length_coef = None
+    if length_control:
+        rows = LengthRows.from_table(table)
+        lc_fit = fit_length_controlled(rows, alpha=alpha)
+        theta, length_coef = lc_fit.theta, lc_fit.length_coef
+        if ci == "bootstrap":
+            samples = bootstrap_length_controlled(rows, lc_fit, rounds=rounds, seed=seed)
+            failed = samples.n_failed
+            result = intervals.from_samples(theta, samples.theta, table.models, **scaling)
+        else:
+            result = intervals.from_covariance(theta, length_controlled_covariance(rows, lc_fit), table.models, **scaling)
+    else:
+        pairs = PairCounts.from_table(table)
+        fit = fit_bradley_terry(pairs, alpha=alpha)
+        theta = fit.theta
+        if ci == "bootstrap":
+            samples = bootstrap_bradley_terry(pairs, fit, rounds=rounds, seed=seed)
+            failed = samples.n_failed
+            result = intervals.from_samples(theta, samples.theta, table.models, **scaling)
+        else:
+            result = intervals.from_covariance(theta, bradley_terry_covariance(pairs, theta), table.models, **scaling)
+
+    rank_ub = intervals.rank_upper_bound(result.ci_low, result.ci_high)
+    wins, losses, ties = _counts(table)
+    votes = wins + losses + ties
+    order = np.argsort(-result.rating, kind="stable")
+    rows_out = tuple(
+        LeaderboardRow(
+            model=table.models[i], rating=float(result.rating[i]), ci_low=float(result.ci_low[i]),
+            ci_high=float(result.ci_high[i]), rank_ub=int(rank_ub[i]), votes=int(votes[i]), wins=int(wins[i]),
+            losses=int(losses[i]), ties=int(ties[i]), provisional=bool(votes[i] < min_votes),
+        )
+        for i in order
+    )
+    battles, rates = _matrices(table)
+    two = None
+    if len(table.models) == 2:
+        two = two_model_stats_from_table(table, first=table.models[order[0]], level=level)
+    header = LeaderboardHeader(
+        method="bradley-terry, length-controlled" if length_control else "bradley-terry",
+        ci_method=ci, ci_level=level, rounds=rounds if ci == "bootstrap" else None,
+        seed=seed if ci == "bootstrap" else None, failed_rounds=failed,
+        scale="400*log10 (Elo) points",
+        anchor=anchor.describe() if anchor is not None else f"mean rating {center:g}",
+        alpha=alpha, ipw=table.ipw, length_coef=length_coef, dimension=table.dimension, topic=table.topic,
+        min_votes=min_votes, n_battles=table.n_battles, n_models=len(table.models),
+        data_hash=data_hash(table), skipped=table.skipped,
+    )
+    return Leaderboard(header=header, rows=rows_out, models=table.models, battle_counts=battles, win_rates=rates, two_models=two)
+
+
+def build_leaderboards(
+    rows: pd.DataFrame | Sequence[Mapping[str, Any]],
+    *,
+    dimensions: Sequence[str] = DIMENSIONS,
+    by_topic: bool = True,
+    exclude_annotators: Sequence[str] = (),
+    exclude_flagged: bool = False,
+    drop_invalid: bool = False,
+    ipw: bool = False,
+    **options: Any,
+) -> dict[tuple[str, str | None], Leaderboard]:
+    """One leaderboard per (dimension, topic) with votes; topic None means all topics.
+
+    ``options`` go to ``build_leaderboard``. Dimensions without any vote are skipped.
+    """
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    wanted_topics: list[str | None] = [None] + (topics(frame) if by_topic else [])
+    boards: dict[tuple[str, str | None], Leaderboard] = {}
+    for dimension in dimensions:
+        if dimension != "overall" and WINNER_COLUMNS.get(dimension) not in frame.columns:
+            logger.info("no %s votes in the data; skipping that dimension", dimension)
+            continue
+        for topic in wanted_topics:
+            try:
+                table = prepare_battles(
+                    frame, dimension=dimension, topic=topic, exclude_annotators=exclude_annotators,
+                    exclude_flagged=exclude_flagged, drop_invalid=drop_invalid, ipw=ipw,
+                )
+            except NoBattlesError as exc:
+                logger.info("skipping %s/%s: %s", dimension, topic, exc)
+                continue
+            boards[(dimension, topic)] = build_leaderboard(table, **options)
+    return boards

@@ -1,0 +1,203 @@
+"""Every table in one place. Later features add columns, not tables.
+
+Conversations are stored in OpenAI message format (JSON lists of
+{"role", "content"}), battles follow the public LMArena/FastChat schema where it
+can (model_a, model_b, winner, conversation_a/b, turn, tstamp) plus our own
+dimensions.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ModelRecord(Base):
+    """A served model (contestant) as it was when it answered: name plus revision."""
+
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    display_name: Mapped[str] = mapped_column(String(256), default="")
+    kind: Mapped[str] = mapped_column(
+        String(32), default="instruct"
+    )  # base | instruct | fine-tuned
+    params: Mapped[str] = mapped_column(String(32), default="")
+    revision: Mapped[str] = mapped_column(String(128), default="")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    prefix: Mapped[str] = mapped_column(
+        String(16)
+    )  # shown in listings; the key itself is never stored
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Generation(Base):
+    """One model call through the API: what was asked, what came back, how long it took."""
+
+    __tablename__ = "generations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    endpoint: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(128), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    messages: Mapped[list[Any] | None] = mapped_column(JSON)
+    prompt: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[str] = mapped_column(Text, default="")
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    ttft_ms: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | error | cancelled
+    error: Mapped[str | None] = mapped_column(Text)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+
+
+class Annotator(Base):
+    __tablename__ = "annotators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), default="annotator")  # annotator | admin
+    proficiency: Mapped[str] = mapped_column(
+        String(16), default=""
+    )  # native | C1-C2 | B1-B2 | A1-A2
+    education: Mapped[str] = mapped_column(String(64), default="")
+    region: Mapped[str] = mapped_column(String(64), default="")
+    script: Mapped[str] = mapped_column(String(16), default="cyrillic")
+    consent_version: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    banned: Mapped[bool] = mapped_column(Boolean, default=False)
+    ban_reason: Mapped[str | None] = mapped_column(Text)
+    banned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Battle(Base):
+    """Two anonymous answers to the same prompt, stored whether voted or abandoned."""
+
+    __tablename__ = "battles"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    mode: Mapped[str] = mapped_column(String(16), default="prompt")  # prompt | continuation
+    annotator_id: Mapped[int | None] = mapped_column(ForeignKey("annotators.id"), index=True)
+    model_a: Mapped[str] = mapped_column(String(128))
+    model_b: Mapped[str] = mapped_column(String(128))
+    position: Mapped[str] = mapped_column(
+        String(1), default="a"
+    )  # which model was shown on the left
+    sampling_prob: Mapped[float | None] = mapped_column(Float)
+    conversation_a: Mapped[list[Any]] = mapped_column(default=list)
+    conversation_b: Mapped[list[Any]] = mapped_column(default=list)
+    params_a: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    params_b: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    revision_a: Mapped[str] = mapped_column(String(128), default="")
+    revision_b: Mapped[str] = mapped_column(String(128), default="")
+    turn: Mapped[int] = mapped_column(Integer, default=0)
+    topic: Mapped[str | None] = mapped_column(String(64))
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(
+        String(16), default="open"
+    )  # open | ready | voted | abandoned
+    gold: Mapped[bool] = mapped_column(Boolean, default=False)
+    gold_better: Mapped[str | None] = mapped_column(
+        String(8)
+    )  # model_a | model_b, for gold battles
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Message(Base):
+    """A turn of a chat conversation or of one side of a battle, with feedback."""
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    battle_id: Mapped[str | None] = mapped_column(ForeignKey("battles.id"), index=True)
+    side: Mapped[str | None] = mapped_column(String(1))  # a | b inside a battle
+    turn: Mapped[int] = mapped_column(Integer, default=0)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(16))  # kk-cyrl | kk-latn | ru | other
+    feedback: Mapped[int | None] = mapped_column(Integer)  # +1 | -1
+    feedback_reason: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+class Vote(Base):
+    __tablename__ = "votes"
+    __table_args__ = (
+        UniqueConstraint("battle_id", "annotator_id", name="uq_vote_battle_annotator"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    battle_id: Mapped[str] = mapped_column(ForeignKey("battles.id"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    winner_content: Mapped[str] = mapped_column(String(16))  # model_a | model_b | tie
+    winner_language: Mapped[str] = mapped_column(String(16))
+    winner_overall: Mapped[str | None] = mapped_column(String(16))
+    winner: Mapped[str] = mapped_column(String(16))  # model_a | model_b | tie | tie (bothbad)
+    both_bad: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    consent_version: Mapped[str] = mapped_column(String(32), default="")
+    seconds_to_vote: Mapped[float | None] = mapped_column(Float)
+
+
+class JudgeVerdict(Base):
+    """One judge call on one ordering of a pair; both orders are stored."""
+
+    __tablename__ = "judge_verdicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    battle_id: Mapped[str | None] = mapped_column(ForeignKey("battles.id"), index=True)
+    item_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    judge_model: Mapped[str] = mapped_column(String(128))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    dimension: Mapped[str] = mapped_column(String(16), default="overall")
+    order: Mapped[str] = mapped_column(String(2), default="ab")  # ab | ba
+    verdict: Mapped[str] = mapped_column(String(16))  # model_a | model_b | tie | invalid
+    raw_text: Mapped[str] = mapped_column(Text, default="")
+    consistent: Mapped[bool | None] = mapped_column(Boolean)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,40 @@
+"""BM25 grounding over the project's Kazakh documents (GovSet, CultSet, a user's own).
+
+Typical use:
+
+    index = BM25Index.load(path)            # IndexUnavailable -> "grounding unavailable"
+    hits = index.search(question, k=5)
+    prompt_block = format_grounding_block(hits)
+    shown_below_answer = format_sources(hits)
+"""
+
+from eval.retrieval.bm25 import BM25Index, Hit, IndexUnavailable, whitespace_tokens
+from eval.retrieval.chunking import CHUNK_CHARS, Chunk, chunk_documents, split_text
+from eval.retrieval.documents import (
+    Document,
+    DocumentError,
+    documents_hash,
+    load_corpus,
+    load_documents,
+)
+from eval.retrieval.prompt import Source, format_grounding_block, format_sources, number_sources
+
+__all__ = [
+    "CHUNK_CHARS",
+    "BM25Index",
+    "Chunk",
+    "Document",
+    "DocumentError",
+    "Hit",
+    "IndexUnavailable",
+    "Source",
+    "chunk_documents",
+    "documents_hash",
+    "format_grounding_block",
+    "format_sources",
+    "load_corpus",
+    "load_documents",
+    "number_sources",
+    "split_text",
+    "whitespace_tokens",
+]
