@@ -1,12 +1,8 @@
-"""Refuse oversized request bodies before they are read into memory."""
+"""Refuse oversized request bodies before the app reads them."""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodyLimitMiddleware:
@@ -17,33 +13,34 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await self._refuse(scope, receive, send)
-            return
-        seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:  # chunked bodies carry no content-length
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None:  # the server enforces that the body matches it
+            if not length.isdigit() or int(length) > self.max_bytes:
                 await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        # No content-length (chunked): read up to the limit, then replay it to the app.
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client went away
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(413, "body_too_large", f"request body is larger than {self.max_bytes} bytes")

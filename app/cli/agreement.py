@@ -7,7 +7,7 @@ the database mode (judge vs people) plugs in as another loader returning
 
 import json
 import math
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +18,7 @@ from rich.table import Table
 from arena.agreement import LabelFileError, LabelPairs, PairAgreement, load_label_pairs, pair_agreement
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
 
@@ -106,7 +106,8 @@ def render_table(report: dict[str, Any], console: Console) -> None:
     if report["kappa_note"]:
         console.print(report["kappa_note"])
     labels = report["confusion"]["labels"]
-    matrix = Table(title="Confusion matrix (rows: labels A, columns: labels B)")
+    console.print("Confusion matrix (rows: labels A, columns: labels B)")
+    matrix = Table()
     matrix.add_column("A \\ B")
     for label in labels:
         matrix.add_column(label, justify="right")

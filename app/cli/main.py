@@ -19,3 +19,6 @@ _agreement.register(app)
 from app.cli import train as _train  # noqa: E402
 
 _train.register(app)
+from app.cli import leaderboard as _leaderboard  # noqa: E402
+
+_leaderboard.register(app)

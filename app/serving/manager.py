@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,16 +49,33 @@ class ModelUnavailable(RuntimeError):
 class Server:
     spec: ModelSpec
     base_url: str  # ends with /v1
-    client: AsyncOpenAI
+    api_key: str
+    timeout: httpx.Timeout
     state: str = STARTING
     detail: str = ""
     restarts: int = 0
     process: vllm_process.VllmProcess | None = None
-    served_names: list[str] = field(default_factory=list)
+    _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI]" = field(
+        default_factory=weakref.WeakKeyDictionary)
 
     @property
     def root_url(self) -> str:
         return self.base_url.removesuffix("/v1")
+
+    @property
+    def client(self) -> AsyncOpenAI:
+        """The OpenAI client for the running event loop (connection pools are loop-bound)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._clients:
+            # retries are ours to decide: a replayed streaming request could answer twice
+            self._clients[loop] = AsyncOpenAI(base_url=self.base_url, api_key=self.api_key or "none",
+                                              max_retries=0, timeout=self.timeout)
+        return self._clients[loop]
+
+    async def close(self) -> None:
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
 
 
 @dataclass(frozen=True)
@@ -101,20 +119,12 @@ class ModelManager:
                 self.servers[parent.name] = self._make_server(parent)
 
     def _make_server(self, spec: ModelSpec) -> Server:
-        timeout = httpx.Timeout(
-            self.settings.request_timeout_s, connect=self.settings.connect_timeout_s
-        )
+        timeout = httpx.Timeout(self.settings.request_timeout_s, connect=self.settings.connect_timeout_s)
         if spec.base_url:
             key = os.environ.get(spec.api_key_env, "") if spec.api_key_env else ""
-            url = spec.base_url.rstrip("/")
-            client = AsyncOpenAI(
-                base_url=url, api_key=key or "none", max_retries=0, timeout=timeout
-            )
-            return Server(spec=spec, base_url=url, client=client)
+            return Server(spec=spec, base_url=spec.base_url.rstrip("/"), api_key=key, timeout=timeout)
         port = spec.port or vllm_process.free_port()
-        url = f"http://127.0.0.1:{port}/v1"
-        client = AsyncOpenAI(base_url=url, api_key="none", max_retries=0, timeout=timeout)
-        return Server(spec=spec, base_url=url, client=client, served_names=[spec.upstream_name()])
+        return Server(spec=spec, base_url=f"http://127.0.0.1:{port}/v1", api_key="", timeout=timeout)
 
     # ----------------------------------------------------------------- routing
     def resolve(self, name: str) -> Route:
@@ -176,7 +186,7 @@ class ModelManager:
         await asyncio.gather(*(asyncio.to_thread(p.stop) for p in procs))
         for srv in self.servers.values():
             srv.state = STOPPED
-            await srv.client.close()
+            await srv.close()
         await self._http.aclose()
 
     async def _healthy(self, srv: Server) -> bool:
@@ -186,7 +196,7 @@ class ModelManager:
             else:
                 resp = await self._http.get(
                     f"{srv.base_url}/models",
-                    headers={"Authorization": f"Bearer {srv.client.api_key}"},
+                    headers={"Authorization": f"Bearer {srv.api_key}"},
                 )
             return resp.status_code == 200
         except httpx.HTTPError:
@@ -202,7 +212,7 @@ class ModelManager:
         return vllm_process.vllm_command(
             python=vllm_process.default_python(self.settings.vllm_python),
             model=str(resolve_model_path(spec, self.settings.models_dir)),
-            served_names=srv.served_names,
+            served_names=[spec.upstream_name()],
             port=int(srv.root_url.rsplit(":", 1)[1]),
             dtype=dtype,
             max_model_len=spec.max_model_len,

@@ -1,0 +1,129 @@
+"""`kazarena leaderboard`: Bradley-Terry ratings with confidence intervals from battles."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from arena.battles import DIMENSIONS, prepare_battles, read_battles
+from arena.ratings.bradley_terry import DEFAULT_ALPHA, Anchor
+from arena.ratings.leaderboard import CI_METHODS, DEFAULT_MIN_VOTES, Leaderboard, build_leaderboard
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("table", "json", "csv")
+
+
+def load_battle_rows(battles: Path | None) -> pd.DataFrame:
+    """The battle rows to rate: from ``--battles FILE`` (the database path comes later)."""
+    if battles is None:
+        raise ValueError("give the battles with --battles FILE (.jsonl or .parquet in the LMArena/FastChat schema)")
+    return read_battles(battles)
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
+    return value
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if math.isfinite(value) else ("+inf" if value > 0 else "-inf")
+
+
+def render_table(board: Leaderboard, console: Console) -> None:
+    h = board.header
+    title = f"Leaderboard: {h.dimension}" + (f", topic {h.topic}" if h.topic else "")
+    table = Table(title=title)
+    for column in ("rank (UB)", "model", "rating", f"{h.ci_level:.0%} CI", "votes", "W", "L", "T"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in board.rows:
+        name = row.model + (" *" if row.provisional else "")
+        table.add_row(
+            str(row.rank_ub), name, f"{row.rating:.0f}", f"{row.ci_low:.0f} – {row.ci_high:.0f}",
+            str(row.votes), str(row.wins), str(row.losses), str(row.ties),
+        )
+    console.print(table)
+    ci = f"{h.ci_method}" + (f", {h.rounds} rounds, seed {h.seed}" if h.ci_method == "bootstrap" else "")
+    console.print(f"Scale: {h.scale}; centring: {h.anchor}.")
+    console.print(f"Method: {h.method} (alpha {h.alpha:g}{', inverse-propensity weighted' if h.ipw else ''}); CI: {ci}.")
+    if h.length_coef is not None:
+        console.print(f"Length coefficient: {h.length_coef:+.3f} log-odds per SD of the normalised length difference.")
+    console.print(f"{h.n_battles} battles, {h.n_models} models; * = provisional (< {h.min_votes} votes); data {h.data_hash}.")
+    if h.failed_rounds:
+        console.print(f"[yellow]{h.failed_rounds} bootstrap rounds had no finite fit and were dropped.[/yellow]")
+    two = board.two_models
+    if two is not None:
+        console.print(f"\nHead to head: {two.model_a} vs {two.model_b}: {two.wins_a} wins, {two.wins_b} losses, {two.ties} ties")
+        if two.win_rate_without_ties is not None:
+            w = two.win_rate_without_ties
+            console.print(f"  win rate, ties excluded: {w.estimate:.1%} ({w.low:.1%} – {w.high:.1%}, Wilson)")
+        w = two.win_rate_ties_half
+        console.print(f"  win rate, ties as half:  {w.estimate:.1%} ({w.low:.1%} – {w.high:.1%}, Wilson)")
+        console.print(f"  sign test p = {two.sign_test_p:.3g}; Elo gap {_number(two.elo_gap)} "
+                      f"({_number(two.elo_gap_low)} – {_number(two.elo_gap_high)})")
+
+
+def leaderboard(
+    battles: Annotated[Path | None, typer.Option(help="Battles file (.jsonl/.json/.parquet), LMArena/FastChat schema.")] = None,
+    dimension: Annotated[str, typer.Option(help="Which vote to rate: content, language or overall.")] = "overall",
+    topic: Annotated[str | None, typer.Option(help="Only battles with this topic.")] = None,
+    ci: Annotated[str, typer.Option(help="Confidence intervals: bootstrap or sandwich (analytic, robust).")] = "bootstrap",
+    rounds: Annotated[int, typer.Option(min=1, help="Bootstrap rounds.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    level: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+    anchor: Annotated[str | None, typer.Option(help="Pin one model's rating, MODEL=RATING; default: mean rating 1000.")] = None,
+    min_votes: Annotated[int, typer.Option(min=0, help="Models with fewer votes are marked provisional.")] = DEFAULT_MIN_VOTES,
+    alpha: Annotated[float, typer.Option(min=0.0, help="Regularization (choix alpha); keeps separated data finite.")] = DEFAULT_ALPHA,
+    ipw: Annotated[bool, typer.Option("--ipw", help="Weight battles by 1/sampling_prob (inverse propensity).")] = False,
+    length_control: Annotated[bool, typer.Option("--length-control", help="Control for answer length (style control).")] = False,
+    drop_invalid: Annotated[bool, typer.Option("--drop-invalid", help="Drop rows with unknown labels or self-battles instead of failing.")] = False,
+    exclude_flagged: Annotated[bool, typer.Option("--exclude-flagged", help="Leave out votes marked flagged.")] = False,
+    output_format: Annotated[str, typer.Option("--format", help="Output: table, json or csv.")] = "table",
+    plot: Annotated[Path | None, typer.Option(help="Also write a PNG: ratings with CIs and the win-rate heatmap.")] = None,
+) -> None:
+    """Rank models by Bradley-Terry with confidence intervals."""
+    err = Console(stderr=True)
+    try:
+        _choice("dimension", dimension, DIMENSIONS)
+        _choice("--ci method", ci, CI_METHODS)
+        _choice("--format", output_format, FORMATS)
+        pinned = Anchor.parse(anchor) if anchor is not None else None
+        if plot is not None and plot.suffix.lower() != ".png":
+            raise ValueError(f"--plot must name a .png file, got {plot}")
+        rows = load_battle_rows(battles)
+        table = prepare_battles(
+            rows, dimension=dimension, topic=topic, exclude_flagged=exclude_flagged, drop_invalid=drop_invalid, ipw=ipw
+        )
+        with err.status("fitting ratings", spinner="dots"):
+            board = build_leaderboard(
+                table, ci=ci, rounds=rounds, seed=seed, level=level, anchor=pinned,
+                min_votes=min_votes, alpha=alpha, length_control=length_control,
+            )
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from None
+
+    if output_format == "json":
+        typer.echo(json.dumps(board.to_dict(), ensure_ascii=False, indent=2))
+    elif output_format == "csv":
+        typer.echo(board.to_frame().to_csv(index=False), nl=False)
+    else:
+        render_table(board, Console())
+    if plot is not None:
+        from arena.ratings.plot import plot_leaderboard  # matplotlib only when asked
+
+        plot_leaderboard(board, plot)
+        err.print(f"plot written to {plot}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("leaderboard")(leaderboard)

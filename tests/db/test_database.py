@@ -1,0 +1,61 @@
+"""The schema on real SQLite and real PostgreSQL: migrations, constraints, durability."""
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from db.migrate import current, downgrade, upgrade
+from db.models import Annotator, Battle, Vote
+from db.session import get_engine, session_scope
+
+TABLES = {"models", "api_keys", "generations", "annotators", "battles", "messages", "votes", "judge_verdicts"}
+
+
+def test_migrations_create_every_table_and_round_trip(db_url):
+    assert current(db_url) == "0001"
+    assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
+    downgrade(db_url, "base")
+    assert not TABLES & set(inspect(get_engine(db_url)).get_table_names())
+    upgrade(db_url)
+    assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
+
+
+def _battle_and_annotator(url):
+    with session_scope(url) as s:
+        a = Annotator(username="aigerim", password_hash="x", proficiency="native")
+        b = Battle(model_a="m1", model_b="m2", conversation_a=[{"role": "user", "content": "Сәлем"}])
+        s.add_all([a, b])
+        s.flush()
+        return a.id, b.id
+
+
+def test_one_vote_per_battle_per_annotator_is_enforced_by_the_database(db_url):
+    annotator, battle = _battle_and_annotator(db_url)
+    vote = dict(battle_id=battle, annotator_id=annotator, winner_content="model_a", winner_language="tie",
+                winner="model_a")
+    with session_scope(db_url) as s:
+        s.add(Vote(idempotency_key="k1", **vote))
+    with pytest.raises(IntegrityError), session_scope(db_url) as s:
+        s.add(Vote(idempotency_key="k2", **vote))
+    with session_scope(db_url) as s:
+        votes = s.scalars(select(Vote)).all()
+        assert len(votes) == 1 and votes[0].idempotency_key == "k1"  # the failed insert left nothing
+
+
+def test_foreign_keys_are_enforced(db_url):
+    with pytest.raises(IntegrityError), session_scope(db_url) as s:
+        s.add(Vote(battle_id="missing", annotator_id=999, idempotency_key="k", winner_content="tie",
+                   winner_language="tie", winner="tie"))
+
+
+def test_json_conversations_round_trip_kazakh_text(db_url):
+    _, battle = _battle_and_annotator(db_url)
+    with session_scope(db_url) as s:
+        row = s.get(Battle, battle)
+        assert row.conversation_a == [{"role": "user", "content": "Сәлем"}]
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):
+    with get_engine(sqlite_url).connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
