@@ -22,3 +22,6 @@ _train.register(app)
 from app.cli import leaderboard as _leaderboard  # noqa: E402
 
 _leaderboard.register(app)
+from app.cli import index as _index  # noqa: E402
+
+_index.register(app)

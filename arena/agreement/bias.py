@@ -129,7 +129,9 @@ def length_preference(
     if reference_labels is not None:
         cols.append(reference_labels)
     verdicts = _check_lengths("length preference", labels, *cols)
-    longer = [None if la == lb else ("A" if la > lb else "B") for la, lb in zip(length_a, length_b, strict=True)]
+    longer = [
+        None if la == lb else ("A" if la > lb else "B") for la, lb in zip(length_a, length_b, strict=True)
+    ]
     reference = None if reference_labels is None else normalize_labels(reference_labels)
     return _preference("length", "longer answer", verdicts, longer, reference)
 
@@ -189,5 +191,4 @@ def self_preference(
         else:
             favoured.append(None)
     reference = None if reference_labels is None else normalize_labels(reference_labels)
-    result = _preference("self", f"judge's own model ({judge_model})", verdicts, favoured, reference)
-    return result
+    return _preference("self", f"judge's own model ({judge_model})", verdicts, favoured, reference)

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena.agreement.labels import DECISIVE_LABELS, LABELS, normalize_labels, prepare_pairs
+from arena.agreement.labels import (
+    DECISIVE_LABELS,
+    LABELS,
+    normalize_label,
+    normalize_labels,
+    prepare_pairs,
+)
 
 WEIGHTS = (None, "linear", "quadratic")
 # Resamples are drawn in blocks so memory stays near this many label pairs.
@@ -103,9 +109,7 @@ def disagreement_weights(k: int, weights: str | None) -> np.ndarray:
     return (i - j) ** 2 / (k - 1) ** 2
 
 
-def _kappa_from_counts(
-    counts: np.ndarray, w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _kappa_from_counts(counts: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kappa, raw and chance agreement for confusion counts of shape (..., k, k)."""
     p = counts / counts.sum(axis=(-2, -1), keepdims=True)
     expected = p.sum(axis=-1)[..., :, None] * p.sum(axis=-2)[..., None, :]
@@ -130,10 +134,7 @@ def _result(
     kappa, po, pe = _kappa_from_counts(counts.astype(float), disagreement_weights(k, weights))
     note = ""
     if np.isnan(kappa):
-        note = (
-            "kappa undefined: expected agreement is 1 "
-            "(both raters used one and the same category only)"
-        )
+        note = "kappa undefined: expected agreement is 1 (both raters used one and the same category only)"
     return KappaResult(
         kappa=float(kappa),
         observed_agreement=float(po),
@@ -276,31 +277,28 @@ def agreement_by_group(
     keys = (group_by,) if isinstance(group_by, str) else tuple(group_by)
     if not keys:
         raise ValueError("group_by needs at least one key")
-    groups: dict[tuple[object, ...], tuple[list[object], list[object]]] = {}
+    groups: dict[tuple[object, ...], tuple[list[str], list[str]]] = {}
     for i, row in enumerate(rows):
         missing = [key for key in (*keys, label_a, label_b) if key not in row]
         if missing:
             raise ValueError(f"row #{i} lacks the key(s) {missing}")
-        value = tuple(row[key] for key in keys)
-        pair = groups.setdefault(value, ([], []))
-        pair[0].append(row[label_a])
-        pair[1].append(row[label_b])
+        try:
+            a, b = normalize_label(row[label_a]), normalize_label(row[label_b])
+        except ValueError as err:
+            raise ValueError(f"row #{i}: {err}") from None
+        pair = groups.setdefault(tuple(row[key] for key in keys), ([], []))
+        pair[0].append(a)
+        pair[1].append(b)
     if not groups:
         raise ValueError("no rows: agreement needs at least one item rated by both")
     out = []
     for value in sorted(groups, key=lambda v: tuple(str(x) for x in v)):
         a, b = groups[value]
         group = tuple(zip(keys, value, strict=True))
-        try:
-            result = pair_agreement(
-                a, b, exclude_ties=exclude_ties, rounds=rounds, seed=seed, level=level
-            )
-        except ValueError as err:
-            # Only "nothing left after excluding ties" can reach here: labels were
-            # validated per item, so a bad label still raises with its position.
-            if "excluding ties" not in str(err):
-                raise ValueError(f"group {dict(group)}: {err}") from None
-            out.append(GroupAgreement(group=group, n=len(a), agreement=None, note=str(err)))
+        if exclude_ties and all("tie" in pair for pair in zip(a, b, strict=True)):
+            note = f"no pairs left after excluding ties (all {len(a)} had a tie)"
+            out.append(GroupAgreement(group=group, n=len(a), agreement=None, note=note))
             continue
+        result = pair_agreement(a, b, exclude_ties=exclude_ties, rounds=rounds, seed=seed, level=level)
         out.append(GroupAgreement(group=group, n=len(a), agreement=result))
     return tuple(out)

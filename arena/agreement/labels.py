@@ -30,9 +30,7 @@ def normalize_label(label: object) -> str:
         raise ValueError(f"Unknown label {label!r}: expected one of A, B, tie (a string)")
     key = " ".join(label.strip().lower().split())
     if key not in _ALIASES:
-        raise ValueError(
-            f"Unknown label {label!r}: expected A|B|tie (or model_a|model_b|tie|tie (bothbad))"
-        )
+        raise ValueError(f"Unknown label {label!r}: expected A|B|tie (or model_a|model_b|tie|tie (bothbad))")
     return _ALIASES[key]
 
 

@@ -204,7 +204,13 @@ def krippendorff_alpha(
     if any(len(row) != n_units for row in reliability_data):
         raise ValueError("every rater row must have one entry per unit")
     values = [v for row in reliability_data for v in row if not _is_missing(v)]
-    cats = tuple(sorted(set(values))) if categories is None else tuple(categories)
+    if categories is None:
+        try:
+            cats = tuple(sorted(set(values)))
+        except TypeError:
+            raise ValueError("values of mixed types cannot be sorted: pass categories") from None
+    else:
+        cats = tuple(categories)
     index = {c: i for i, c in enumerate(cats)}
     k = len(cats)
     counts = np.zeros((n_units, k))  # values per unit and category

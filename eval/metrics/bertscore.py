@@ -153,9 +153,7 @@ class BertScorer:
     def score(self, candidates: Sequence[str], references: Sequence[str]) -> BertScoreResult:
         """BERTScore of each candidate against its reference (one reference each)."""
         if len(candidates) != len(references):
-            raise ValueError(
-                f"need one reference per candidate, got {len(candidates)} and {len(references)}"
-            )
+            raise ValueError(f"need one reference per candidate, got {len(candidates)} and {len(references)}")
         if not candidates:
             raise ValueError("no candidates to score")
         cand = self._embed(candidates)

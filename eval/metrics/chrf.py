@@ -33,16 +33,13 @@ def chrf_pp(candidate: str, reference: str) -> float:
 def corpus_chrf_pp(candidates: Sequence[str], references: Sequence[str]) -> ChrfResult:
     """Corpus-level chrF++ (one reference per candidate), with sentence scores and signature."""
     if len(candidates) != len(references):
-        raise ValueError(
-            f"need one reference per candidate, got {len(candidates)} and {len(references)}"
-        )
+        raise ValueError(f"need one reference per candidate, got {len(candidates)} and {len(references)}")
     if not candidates:
         raise ValueError("no candidates to score")
     metric = _metric()
     corpus = metric.corpus_score(list(candidates), [list(references)])
     sentences = tuple(
-        float(metric.sentence_score(c, [r]).score)
-        for c, r in zip(candidates, references, strict=True)
+        float(metric.sentence_score(c, [r]).score) for c, r in zip(candidates, references, strict=True)
     )
     return ChrfResult(
         score=float(corpus.score),

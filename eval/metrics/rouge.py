@@ -81,14 +81,11 @@ def corpus_rouge_l(
 ) -> CorpusRougeL:
     """Per-item ROUGE-L averaged over the corpus (one reference per candidate)."""
     if len(candidates) != len(references):
-        raise ValueError(
-            f"need one reference per candidate, got {len(candidates)} and {len(references)}"
-        )
+        raise ValueError(f"need one reference per candidate, got {len(candidates)} and {len(references)}")
     if not candidates:
         raise ValueError("no candidates to score")
     items = tuple(
-        rouge_l(c, r, beta=beta, tokenizer=tokenizer)
-        for c, r in zip(candidates, references, strict=True)
+        rouge_l(c, r, beta=beta, tokenizer=tokenizer) for c, r in zip(candidates, references, strict=True)
     )
     return CorpusRougeL(
         precision=float(np.mean([s.precision for s in items])),

@@ -21,7 +21,7 @@ def two_sided_binomial_p(k: int, n: int) -> float:
 
 
 def test_position_preference_share_and_exact_p_value():
-    verdicts = ["A"] * 30 + ["B"] * 10 + ["tie"] * 5 + ["model_a"] * 0
+    verdicts = ["A"] * 30 + ["B"] * 10 + ["tie"] * 5
     result = position_preference(verdicts)
     assert result.share == pytest.approx(0.75)
     assert (result.n_preferred, result.n_decisive, result.n_ties) == (30, 40, 5)

@@ -44,7 +44,22 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_json_report(cli, files):
     a, b = files
-    result = runner.invoke(cli, ["agreement", "--labels-a", str(a), "--labels-b", str(b), "--format", "json", "--rounds", "200", "--seed", "5"])
+    result = runner.invoke(
+        cli,
+        [
+            "agreement",
+            "--labels-a",
+            str(a),
+            "--labels-b",
+            str(b),
+            "--format",
+            "json",
+            "--rounds",
+            "200",
+            "--seed",
+            "5",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["matched"], report["only_in_a"], report["only_in_b"]) == (50, 1, 2)
@@ -52,20 +67,42 @@ def test_json_report(cli, files):
     assert report["raw_agreement"] == pytest.approx(0.7)
     assert report["confusion"]["labels"] == ["A", "tie", "B"]
     assert report["confusion"]["matrix"] == [[20, 0, 5], [0, 0, 0], [10, 0, 15]]
-    expected = pair_agreement(["A"] * 25 + ["B"] * 25, ["A"] * 20 + ["B"] * 5 + ["A"] * 10 + ["B"] * 15, rounds=200, seed=5)
+    expected = pair_agreement(
+        ["A"] * 25 + ["B"] * 25, ["A"] * 20 + ["B"] * 5 + ["A"] * 10 + ["B"] * 15, rounds=200, seed=5
+    )
     assert report["ci"]["low"] == pytest.approx(expected.ci.low)
     assert report["ci"]["low"] < 0.4 < report["ci"]["high"]
     assert report["weighted_kappa"]["linear"] == pytest.approx(expected.linear.kappa)
 
 
 def test_table_report_and_exclude_ties(cli, tmp_path):
-    a = write_jsonl(tmp_path / "a.jsonl", [{"id": i, "label": x} for i, x in enumerate(["A", "B", "tie", "A", "B"])])
-    b = write_jsonl(tmp_path / "b.jsonl", [{"id": i, "label": x} for i, x in enumerate(["A", "B", "A", "tie", "A"])])
-    result = runner.invoke(cli, ["agreement", "--labels-a", str(a), "--labels-b", str(b), "--exclude-ties", "--rounds", "50"])
+    a = write_jsonl(
+        tmp_path / "a.jsonl", [{"id": i, "label": x} for i, x in enumerate(["A", "B", "tie", "A", "B"])]
+    )
+    b = write_jsonl(
+        tmp_path / "b.jsonl", [{"id": i, "label": x} for i, x in enumerate(["A", "B", "A", "tie", "A"])]
+    )
+    result = runner.invoke(
+        cli, ["agreement", "--labels-a", str(a), "--labels-b", str(b), "--exclude-ties", "--rounds", "50"]
+    )
     assert result.exit_code == 0, result.output
     assert "Cohen's kappa" in result.stdout and "Confusion matrix" in result.stdout
     assert "pairs dropped for a tie" in result.stdout
-    as_json = runner.invoke(cli, ["agreement", "--labels-a", str(a), "--labels-b", str(b), "--exclude-ties", "--rounds", "50", "--format", "json"])
+    as_json = runner.invoke(
+        cli,
+        [
+            "agreement",
+            "--labels-a",
+            str(a),
+            "--labels-b",
+            str(b),
+            "--exclude-ties",
+            "--rounds",
+            "50",
+            "--format",
+            "json",
+        ],
+    )
     report = json.loads(as_json.stdout)
     assert (report["n"], report["excluded_ties"]) == (3, 2)
     assert report["confusion"]["matrix"] == [[1, 0], [1, 1]]
@@ -90,7 +127,9 @@ def test_bad_files_exit_nonzero_with_line_number(cli, files, tmp_path, lines, me
 
 def test_missing_file_and_missing_options(cli, files, tmp_path):
     a, _ = files
-    result = runner.invoke(cli, ["agreement", "--labels-a", str(a), "--labels-b", str(tmp_path / "nope.jsonl")])
+    result = runner.invoke(
+        cli, ["agreement", "--labels-a", str(a), "--labels-b", str(tmp_path / "nope.jsonl")]
+    )
     assert result.exit_code == 1 and "nope.jsonl: no such file" in result.stderr
     result = runner.invoke(cli, ["agreement", "--labels-a", str(a)])
     assert result.exit_code == 2 and "--labels-b" in result.stderr

@@ -56,6 +56,8 @@ def test_wikipedia_same_agreement_different_kappa(table, expected):
 # Three-class table on the ordinal scale A < tie < B (rows: rater a), n = 40.
 # Row sums 15, 12, 13; column sums 16, 11, 13.
 TABLE = [[10, 3, 2], [5, 6, 1], [1, 2, 10]]
+
+
 # Unweighted: p_o = 26/40; p_e = (15*16 + 12*11 + 13*13)/1600 = 541/1600
 #   kappa = (1040 - 541) / (1600 - 541) = 499/1059
 # Linear agreement weights 1, 1/2, 0: one-step-off cells 3+5+1+2 = 11,
@@ -80,9 +82,10 @@ def test_weighted_kappa_penalises_far_disagreements_more():
     # Same raw agreement, but in `far` the disagreements are A vs B instead of A vs tie.
     near_a, near_b = ["A", "tie", "B", "A", "B", "tie"], ["tie", "tie", "B", "A", "B", "A"]
     far_a, far_b = ["A", "tie", "B", "A", "B", "tie"], ["B", "tie", "B", "A", "B", "A"]
-    assert cohen_kappa(near_a, near_b, weights="linear").kappa > cohen_kappa(
-        far_a, far_b, weights="linear"
-    ).kappa
+    assert (
+        cohen_kappa(near_a, near_b, weights="linear").kappa
+        > cohen_kappa(far_a, far_b, weights="linear").kappa
+    )
 
 
 def test_arena_spellings_are_normalized():
@@ -189,3 +192,5 @@ def test_per_group_results_equal_kappa_on_each_subset():
     assert content_law.agreement.kappa.confusion == ((1, 0), (1, 0))
     with pytest.raises(ValueError, match="row #0 lacks"):
         agreement_by_group([{"label_a": "A", "label_b": "B"}], "topic")
+    with pytest.raises(ValueError, match="row #1: Unknown label 'Q'"):
+        agreement_by_group(rows[:1] + [{**rows[1], "label_a": "Q"}], "topic")

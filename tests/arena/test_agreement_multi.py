@@ -132,9 +132,7 @@ def test_krippendorff_on_arena_rows_uses_a_tie_b_order():
     numeric = [[None if v is None else LABELS.index(v) for v in row] for row in data]
     for level in ("nominal", "ordinal"):
         ours = krippendorff_alpha_from_ratings(ratings, level=level)
-        ref = krippendorff.alpha(
-            reliability_data=np.array(numeric, dtype=float), level_of_measurement=level
-        )
+        ref = krippendorff.alpha(reliability_data=np.array(numeric, dtype=float), level_of_measurement=level)
         assert ours.alpha == pytest.approx(ref, abs=1e-10)
 
 
