@@ -1,0 +1,56 @@
+"""Kill the vLLM server mid-request: a clean 503, a restart, and the next request succeeds.
+
+Named to run last: it restarts the session's shared server.
+"""
+
+import os
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+from app.main import create_app
+from tests.conftest import TEST_MODEL, make_settings
+from tests.utils.servers import AppServer
+
+pytestmark = pytest.mark.vllm
+
+
+def test_crashed_server_gives_503_then_restarts(vllm, sqlite_url):
+    srv = next(iter(vllm.manager.servers.values()))
+    old = srv.process
+    assert old is not None and old.alive()
+    with AppServer(create_app(make_settings(sqlite_url), manager=vllm.manager)) as app:
+        results: dict[str, httpx.Response] = {}
+
+        def slow_request() -> None:
+            # ignore_eos (passed through to vLLM) keeps it generating until we kill the server
+            results["r"] = httpx.post(f"{app.url}/v1/chat/completions", timeout=60, json={
+                "model": TEST_MODEL, "messages": [{"role": "user", "content": "Қазақстан туралы әңгіме жаз."}],
+                "max_tokens": 900, "ignore_eos": True})
+
+        worker = threading.Thread(target=slow_request)
+        worker.start()
+        time.sleep(3)  # the request is being generated
+        os.kill(old.pid, signal.SIGKILL)
+        worker.join(60)
+        assert not worker.is_alive(), "the request hung after its server died"
+        resp = results["r"]
+        assert resp.status_code == 503, resp.text
+        assert resp.json()["error"]["code"] == "model_unavailable" and TEST_MODEL in resp.json()["error"]["message"]
+
+        # while the server restarts, requests are refused at once, not left hanging
+        t0 = time.monotonic()
+        during = httpx.post(f"{app.url}/v1/generate", timeout=30, json={"model": TEST_MODEL, "prompt": "Сәлем"})
+        assert during.status_code == 503 and time.monotonic() - t0 < 5
+        assert httpx.get(f"{app.url}/readyz").json()["models"][TEST_MODEL]["state"] != "ready"
+
+        assert vllm.wait_ready(600), srv.detail
+        assert srv.restarts >= 1 and srv.process is not old
+        with pytest.raises(ProcessLookupError):  # no orphan left from the killed server's group
+            os.killpg(old.pid, 0)
+        after = httpx.post(f"{app.url}/v1/generate", timeout=120, json={
+            "model": TEST_MODEL, "prompt": "Сәлем", "max_tokens": 4})
+        assert after.status_code == 200 and after.json()["text"]
