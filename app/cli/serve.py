@@ -49,11 +49,14 @@ def serve(
     upgrade(settings.database_url)
     with session_scope(settings.database_url) as s:
         _, key = create_api_key(session=s, name="serve")
+    app = create_app(settings)
+    for name, why in app.state.manager.skipped.items():
+        console.print(f"[yellow]not served yet:[/yellow] {name}: {why}")
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"\n[bold green]kazarena[/bold green] on {url}  (UI: {url}/ui, API docs: {url}/docs)")
     console.print(f"API key for this session: [bold]{key}[/bold]")
     console.print("Model servers start in the background (about a minute each on a CPU); watch /readyz.\n")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 @models_app.command("prepare")

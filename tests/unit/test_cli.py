@@ -1,0 +1,53 @@
+"""The operator commands, through Typer's runner, on a real SQLite database."""
+
+from typer.testing import CliRunner
+
+from app.cli import serve as serve_cli
+from app.cli.main import app
+from app.settings import get_settings
+
+runner = CliRunner()
+serve_cli.console.width = 250  # rich would wrap table cells in the runner's narrow terminal
+
+
+def _env(tmp_path):
+    return {"KAZARENA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "KAZARENA_CACHE_DIR": str(tmp_path / "cache")}
+
+
+def _run(tmp_path, *args):
+    get_settings.cache_clear()
+    try:
+        return runner.invoke(app, list(args), env=_env(tmp_path))
+    finally:
+        get_settings.cache_clear()
+
+
+def test_apikey_lifecycle(tmp_path):
+    created = _run(tmp_path, "apikey", "create", "--name", "researcher")
+    assert created.exit_code == 0, created.output
+    key = next(w for w in created.output.split() if w.startswith("kza_"))
+    listed = _run(tmp_path, "apikey", "list")
+    assert "researcher" in listed.output and key not in listed.output and "active" in listed.output
+    assert _run(tmp_path, "apikey", "revoke", "1").exit_code == 0
+    assert "revoked" in _run(tmp_path, "apikey", "list").output
+    missing = _run(tmp_path, "apikey", "revoke", "42")
+    assert missing.exit_code == 1 and "no API key with id 42" in missing.output
+    assert _run(tmp_path, "apikey", "create", "--name", " ").exit_code == 1
+
+
+def test_db_upgrade_reports_revision(tmp_path):
+    out = _run(tmp_path, "db", "upgrade")
+    assert out.exit_code == 0 and "revision 0001" in out.output
+
+
+def test_models_list_and_bad_prepare(tmp_path):
+    listed = _run(tmp_path, "models", "list")
+    assert listed.exit_code == 0 and "qwen2.5-0.5b-" in listed.output and "not prepared" in listed.output
+    bad = _run(tmp_path, "models", "prepare", "llama-70b")
+    assert bad.exit_code == 1 and "unknown packaged model" in bad.output
+
+
+def test_help_explains_every_command(tmp_path):
+    out = _run(tmp_path, "--help")
+    for command in ("serve", "models", "db", "apikey"):
+        assert command in out.output
