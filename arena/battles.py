@@ -96,7 +96,10 @@ def read_battles(path: str | Path) -> pd.DataFrame:
             raise ValueError(f"{path}: expected a JSON list of battle rows")
         frame = pd.DataFrame(data)
     elif suffix == ".parquet":
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path} is not a readable parquet file: {exc}") from exc
     else:
         raise ValueError(f"{path}: unsupported battles format {suffix!r}; use .jsonl, .json or .parquet")
     if frame.empty:
@@ -109,7 +112,9 @@ def to_frame(rows: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     if frame.empty:
         raise ValueError("no battle rows given")
-    missing = [c for c in ("model_a", "model_b", "winner") if c not in frame.columns]
+    missing = [c for c in ("model_a", "model_b") if c not in frame.columns]
+    if not any(c in frame.columns for c in ("winner", *WINNER_COLUMNS.values())):
+        missing.append("winner")
     if missing:
         raise ValueError(f"battle rows lack required column(s) {missing}; found {sorted(frame.columns)}")
     return frame.reset_index(drop=True)
@@ -133,10 +138,12 @@ def winner_labels(frame: pd.DataFrame, dimension: str) -> pd.Series:
         raise ValueError(f"unknown dimension {dimension!r}; choose one of {', '.join(DIMENSIONS)}")
     column = WINNER_COLUMNS[dimension]
     if dimension == "overall":
+        if "winner" not in frame.columns:
+            return frame[column].astype(object) if column in frame.columns else pd.Series([None] * len(frame), dtype=object)
         labels = frame["winner"].astype(object)
         if column in frame.columns:
             own = frame[column].astype(object)
-            labels = own.where(~own.map(is_missing), labels)
+            labels = own.where(~missing_mask(own), labels)
         return labels
     if column not in frame.columns:
         present = [d for d in DIMENSIONS if d == "overall" or WINNER_COLUMNS[d] in frame.columns]
@@ -145,6 +152,13 @@ def winner_labels(frame: pd.DataFrame, dimension: str) -> pd.Series:
             f"dimensions in this data: {', '.join(present)}"
         )
     return frame[column].astype(object)
+
+
+def missing_mask(series: pd.Series) -> np.ndarray:
+    """Vectorised ``is_missing``: None, NaN, NA or blank text."""
+    na = series.isna().to_numpy()
+    # str() of a non-missing non-text value (a number) is never blank, so this is safe.
+    return na | series.where(~na, "").astype(str).str.strip().eq("").to_numpy()
 
 
 def _row_name(frame: pd.DataFrame, i: int) -> str:
@@ -200,7 +214,8 @@ def annotator_column(frame: pd.DataFrame) -> str | None:
 
 
 def _truthy(series: pd.Series) -> np.ndarray:
-    return series.map(lambda v: (not is_missing(v)) and str(v).strip().lower() not in ("0", "false", "no")).to_numpy(bool)
+    text = series.where(~missing_mask(series), "").astype(str).str.strip().str.lower()
+    return ~missing_mask(series) & ~text.isin(("0", "false", "no")).to_numpy()
 
 
 def encode_outcomes(
@@ -210,10 +225,10 @@ def encode_outcomes(
 
     Raises ValueError naming the first bad row unless ``drop_invalid``.
     """
-    missing = labels.map(is_missing).to_numpy(bool)
-    codes = labels.map(lambda v: None if is_missing(v) else WINNER_LABELS.get(str(v).strip().lower()))
+    missing = missing_mask(labels)
+    codes = labels.where(~missing, "").astype(str).str.strip().str.lower().map(WINNER_LABELS)
     unknown = codes.isna().to_numpy() & ~missing
-    no_name = (frame["model_a"].map(is_missing) | frame["model_b"].map(is_missing)).to_numpy() & ~missing
+    no_name = (missing_mask(frame["model_a"]) | missing_mask(frame["model_b"])) & ~missing
     itself = (frame["model_a"].astype(str) == frame["model_b"].astype(str)).to_numpy() & ~missing
     invalid = unknown | no_name | itself
     if invalid.any() and not drop_invalid:
@@ -288,10 +303,13 @@ def prepare_battles(
         where = f" on topic {topic!r}" if topic else ""
         raise NoBattlesError(f"no battles with a vote on dimension {dimension!r}{where} ({n_rows} rows read)")
 
-    names_a = selected["model_a"].astype(str).to_numpy()
-    names_b = selected["model_b"].astype(str).to_numpy()
-    models, codes = np.unique(np.concatenate([names_a, names_b]), return_inverse=True)
     n = len(selected)
+    # factorize hashes the names (np.unique would sort a million strings); sort the few
+    # distinct names afterwards so model indices follow alphabetical order.
+    first_seen, names = pd.factorize(pd.concat([selected["model_a"], selected["model_b"]], ignore_index=True).astype(str))
+    order = np.argsort(np.asarray(names, dtype=str))
+    models = np.asarray(names, dtype=str)[order]
+    codes = np.argsort(order)[first_seen]
 
     weight = np.ones(n)
     if ipw:

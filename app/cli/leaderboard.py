@@ -58,6 +58,8 @@ def render_table(board: Leaderboard, console: Console) -> None:
     if h.length_coef is not None:
         console.print(f"Length coefficient: {h.length_coef:+.3f} log-odds per SD of the normalised length difference.")
     console.print(f"{h.n_battles} battles, {h.n_models} models; * = provisional (< {h.min_votes} votes); data {h.data_hash}.")
+    for note in h.warnings:
+        console.print(f"[yellow]warning:[/yellow] {note}")
     if h.failed_rounds:
         console.print(f"[yellow]{h.failed_rounds} bootstrap rounds had no finite fit and were dropped.[/yellow]")
     two = board.two_models
@@ -82,7 +84,7 @@ def leaderboard(
     level: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level.")] = 0.95,
     anchor: Annotated[str | None, typer.Option(help="Pin one model's rating, MODEL=RATING; default: mean rating 1000.")] = None,
     min_votes: Annotated[int, typer.Option(min=0, help="Models with fewer votes are marked provisional.")] = DEFAULT_MIN_VOTES,
-    alpha: Annotated[float, typer.Option(min=0.0, help="Regularization (choix alpha); keeps separated data finite.")] = DEFAULT_ALPHA,
+    alpha: Annotated[float, typer.Option(min=0.0, help="Regularization: choix's alpha (an L2 penalty with --length-control); keeps separated data finite.")] = DEFAULT_ALPHA,
     ipw: Annotated[bool, typer.Option("--ipw", help="Weight battles by 1/sampling_prob (inverse propensity).")] = False,
     length_control: Annotated[bool, typer.Option("--length-control", help="Control for answer length (style control).")] = False,
     drop_invalid: Annotated[bool, typer.Option("--drop-invalid", help="Drop rows with unknown labels or self-battles instead of failing.")] = False,

@@ -24,10 +24,10 @@ from arena.battles import (
     B_WINS,
     TIE,
     WINNER_LABELS,
-    is_missing,
     annotator_column,
     answer_lengths,
     encode_outcomes,
+    is_missing,
     to_frame,
     winner_labels,
 )

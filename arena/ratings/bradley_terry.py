@@ -94,7 +94,9 @@ def fit_theta(
     if alpha < 0:
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     try:
-        theta = choix.ilsr_pairwise_dense(win_matrix, alpha=alpha, initial_params=initial, max_iter=max_iter, tol=tol)
+        # choix takes log(0) on its way to failing for separated data; the failure is handled below.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            theta = choix.ilsr_pairwise_dense(win_matrix, alpha=alpha, initial_params=initial, max_iter=max_iter, tol=tol)
     except ValueError as exc:  # choix: the Markov chain has several absorbing classes
         raise ValueError(
             "Bradley-Terry has no finite maximum-likelihood solution for these battles "

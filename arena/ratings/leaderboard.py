@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse import csgraph
 
 from arena.battles import (
     A_WINS,
@@ -83,6 +85,7 @@ class LeaderboardHeader:
     n_models: int
     data_hash: str
     skipped: SkipCounts
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,13 +153,42 @@ def _counts(table: BattleTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return wins, losses, ties
 
 
-def _matrices(table: BattleTable) -> tuple[np.ndarray, np.ndarray]:
-    unweighted = PairCounts.from_arrays(table.models, table.model_a, table.model_b, table.outcome)
+def _matrices(unweighted: PairCounts) -> tuple[np.ndarray, np.ndarray]:
     battles = unweighted.battle_matrix()
     won = unweighted.win_matrix()
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = np.where(battles > 0, won / battles, np.nan)
     return battles, rates
+
+
+def data_warnings(pairs: PairCounts) -> tuple[str, ...]:
+    """Say when the data cannot support finite, comparable ratings.
+
+    The Bradley-Terry MLE exists iff the directed graph "i scored against j" (a win or
+    a tie) is strongly connected; when it is not, the ratings that come out are set by
+    the regularization and their intervals understate the uncertainty.
+    """
+    won = pairs.win_matrix() > 0
+    played = pairs.battle_matrix() > 0
+    notes = []
+    n_groups, _ = csgraph.connected_components(sp.csr_matrix(played), directed=False)
+    if n_groups > 1:
+        notes.append(f"the models form {n_groups} groups that never met each other: ratings across groups are not comparable")
+    n_strong, _ = csgraph.connected_components(sp.csr_matrix(won), directed=True, connection="strong")
+    if n_strong > n_groups:
+        never_lost = [m for i, m in enumerate(pairs.models) if not won[:, i].any()]
+        never_won = [m for i, m in enumerate(pairs.models) if not won[i, :].any()]
+        detail = "; ".join(
+            part for part in (
+                f"never lost: {', '.join(never_lost)}" if never_lost else "",
+                f"never won: {', '.join(never_won)}" if never_won else "",
+            ) if part
+        )
+        notes.append(
+            "separated data, so the maximum-likelihood ratings are infinite and the regularization alpha sets them"
+            + (f" ({detail})" if detail else "") + "; those ratings and their intervals are not reliable"
+        )
+    return tuple(notes)
 
 
 def build_leaderboard(
@@ -213,7 +245,8 @@ def build_leaderboard(
         )
         for i in order
     )
-    battles, rates = _matrices(table)
+    unweighted = PairCounts.from_arrays(table.models, table.model_a, table.model_b, table.outcome)
+    battles, rates = _matrices(unweighted)
     two = None
     if len(table.models) == 2:
         two = two_model_stats_from_table(table, first=table.models[order[0]], level=level)
@@ -226,6 +259,7 @@ def build_leaderboard(
         alpha=alpha, ipw=table.ipw, length_coef=length_coef, dimension=table.dimension, topic=table.topic,
         min_votes=min_votes, n_battles=table.n_battles, n_models=len(table.models),
         data_hash=data_hash(table), skipped=table.skipped,
+        warnings=data_warnings(unweighted),
     )
     return Leaderboard(header=header, rows=rows_out, models=table.models, battle_counts=battles, win_rates=rates, two_models=two)
 

@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+
 from arena.battles import A_WINS, B_WINS, BattleTable
 from arena.ratings.bootstrap import BootstrapSamples, bootstrap_counts
 from arena.ratings.bradley_terry import DEFAULT_ALPHA, Anchor, to_ratings

@@ -1,0 +1,104 @@
+"""`kazarena leaderboard` through Typer's CliRunner on a local app."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from app.cli import leaderboard as leaderboard_cli
+from arena.ratings.simulate import simulate_battles
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def app():
+    app = typer.Typer()
+    leaderboard_cli.register(app)
+
+    @app.callback()
+    def main() -> None:  # keeps `leaderboard` a sub-command, as in kazarena
+        pass
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def battles_file(tmp_path_factory):
+    sim = simulate_battles(np.array([-0.6, 0.0, 0.2, 0.5]), 800, seed=11, models=("kaz-base", "kaz-ft", "qwen", "gemma"))
+    rng = np.random.default_rng(0)
+    rows = [dict(r, winner_content=r["winner"], topic=("gov" if i % 2 else "culture"),
+                 len_a=int(rng.integers(100, 900)), len_b=int(rng.integers(100, 900)), sampling_prob=0.25)
+            for i, r in enumerate(sim.rows())]
+    path = tmp_path_factory.mktemp("battles") / "battles.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    return path
+
+
+def test_json_output_parses_with_header_and_rows(app, battles_file):
+    result = runner.invoke(app, ["leaderboard", "--battles", str(battles_file), "--format", "json", "--rounds", "100",
+                                 "--dimension", "content", "--topic", "gov", "--ipw", "--length-control"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    header = data["header"]
+    assert (header["dimension"], header["topic"], header["ci_method"], header["rounds"]) == ("content", "gov", "bootstrap", 100)
+    assert header["ipw"] is True and header["method"] == "bradley-terry, length-controlled"
+    assert header["anchor"] == "mean rating 1000" and header["n_battles"] == 400
+    assert {r["model"] for r in data["rows"]} == {"kaz-base", "kaz-ft", "qwen", "gemma"}
+    assert set(data["rows"][0]) == {"model", "rating", "ci_low", "ci_high", "rank_ub", "votes", "wins", "losses", "ties", "provisional"}
+    assert np.mean([r["rating"] for r in data["rows"]]) == pytest.approx(1000.0)
+
+
+def test_table_output_states_the_centring_and_anchor(app, battles_file, tmp_path):
+    plot = tmp_path / "board.png"
+    result = runner.invoke(app, ["leaderboard", "--battles", str(battles_file), "--ci", "sandwich",
+                                 "--anchor", "kaz-base=900", "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    assert "kaz-base fixed at 900" in result.stdout and "sandwich" in result.stdout
+    assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
+    default = runner.invoke(app, ["leaderboard", "--battles", str(battles_file), "--ci", "sandwich"])
+    assert "mean rating 1000" in default.stdout
+
+
+def test_csv_output_and_parquet_input(app, battles_file, tmp_path):
+    parquet = tmp_path / "battles.parquet"
+    pd.read_json(battles_file, lines=True).to_parquet(parquet)
+    result = runner.invoke(app, ["leaderboard", "--battles", str(parquet), "--format", "csv", "--ci", "sandwich"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "model,rating,ci_low,ci_high,rank_ub,votes,wins,losses,ties,provisional"
+    assert len(lines) == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--battles", "/nonexistent/battles.jsonl"], "not found"),
+        (["--anchor", "kaz-base"], "MODEL=RATING"),
+        (["--anchor", "gpt-5=1200"], "not in the data"),
+        (["--dimension", "style"], "unknown dimension"),
+        (["--ci", "jackknife"], "unknown --ci"),
+        (["--topic", "sport"], "topics present"),
+        (["--plot", "board.svg"], ".png"),
+    ],
+)
+def test_errors_exit_non_zero_with_an_actionable_message(app, battles_file, args, message):
+    base = [] if args[0] == "--battles" else ["--battles", str(battles_file)]
+    result = runner.invoke(app, ["leaderboard", *base, *args])
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_missing_battles_option_says_what_to_give(app):
+    result = runner.invoke(app, ["leaderboard"])
+    assert result.exit_code != 0 and "--battles FILE" in result.output
+
+
+def test_registered_in_the_kazarena_app():
+    from app.cli.main import app as kazarena
+
+    result = runner.invoke(kazarena, ["leaderboard", "--help"])
+    assert result.exit_code == 0 and "--anchor" in result.output
