@@ -23,10 +23,18 @@ FORMATS = ("table", "json", "csv")
 
 
 def load_battle_rows(battles: Path | None) -> pd.DataFrame:
-    """The battle rows to rate: from ``--battles FILE`` (the database path comes later)."""
-    if battles is None:
-        raise ValueError("give the battles with --battles FILE (.jsonl or .parquet in the LMArena/FastChat schema)")
-    return read_battles(battles)
+    """The battle rows to rate: from ``--battles FILE``, else the votes in the database."""
+    if battles is not None:
+        return read_battles(battles)
+    from app.settings import get_settings
+    from arena.records import voted_battle_rows
+    from db.session import session_scope
+
+    with session_scope(get_settings().database_url) as session:
+        rows = list(voted_battle_rows(session=session))
+    if not rows:
+        raise ValueError("the database has no votes yet; give a battles file with --battles FILE")
+    return pd.DataFrame(rows)
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
