@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     vllm_start_timeout_s: float = 300.0
     vllm_kvcache_gib: int = 1
     health_interval_s: float = 5.0
+    health_timeout_s: float = 10.0
+    health_failures: int = Field(3, ge=1, description="failed checks in a row before a server counts as down")
     request_timeout_s: float = 120.0
     connect_timeout_s: float = 5.0
     restart_backoff_s: float = 2.0

@@ -95,7 +95,7 @@ class ModelManager:
         self.skipped: dict[str, str] = {}  # name -> why it is not served
         self._tasks: list[asyncio.Task[None]] = []
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(10.0, connect=settings.connect_timeout_s)
+            timeout=httpx.Timeout(settings.health_timeout_s, connect=settings.connect_timeout_s)
         )
         self._plan()
 
@@ -267,7 +267,7 @@ class ModelManager:
         return False
 
     async def _watch(self, srv: Server) -> None:
-        """Return when the process died or failed three health checks in a row."""
+        """Return when the process died or failed `health_failures` health checks in a row."""
         assert srv.process
         failures, next_check = 0, time.monotonic() + self.settings.health_interval_s
         while True:
@@ -277,15 +277,20 @@ class ModelManager:
                 return
             if time.monotonic() >= next_check:
                 failures = 0 if await self._healthy(srv) else failures + 1
-                if failures >= 3:
-                    srv.detail = "failed 3 health checks"
+                if failures >= self.settings.health_failures:
+                    srv.detail = f"failed {failures} health checks in a row"
                     return
                 next_check = time.monotonic() + self.settings.health_interval_s
 
     async def _watch_external(self, srv: Server) -> None:
+        """Ready on the first good check; down only after several failures in a row,
+        since a busy server can be slow to answer one health check."""
+        failures = 0
         while True:
-            ok = await self._healthy(srv)
-            srv.state, srv.detail = (
-                (READY, "") if ok else (UNHEALTHY, f"{srv.base_url} does not answer")
-            )
+            if await self._healthy(srv):
+                failures, srv.state, srv.detail = 0, READY, ""
+            else:
+                failures += 1
+                if srv.state != READY or failures >= self.settings.health_failures:
+                    srv.state, srv.detail = UNHEALTHY, f"{srv.base_url} does not answer"
             await asyncio.sleep(self.settings.health_interval_s)
