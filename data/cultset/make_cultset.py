@@ -62,11 +62,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "cultset.jsonl")
     args = parser.parse_args()
 
-    rows = [json.loads(line) for line in args.passages.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in args.passages.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     docs = [to_document(r) for r in sample_passages(rows, args.per_domain)]
-    args.out.write_text(
-        "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8"
-    )
+    args.out.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     print(f"wrote {len(docs)} documents to {args.out}")
 
 

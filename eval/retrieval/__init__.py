@@ -8,7 +8,15 @@ Typical use:
     shown_below_answer = format_sources(hits)
 """
 
-from eval.retrieval.bm25 import BM25Index, Hit, IndexUnavailable, whitespace_tokens
+from eval.retrieval.bm25 import (
+    DEFAULT_TOKENIZER,
+    TOKENIZERS,
+    BM25Index,
+    Hit,
+    IndexUnavailable,
+    prefix_tokens,
+    whitespace_tokens,
+)
 from eval.retrieval.chunking import CHUNK_CHARS, Chunk, chunk_documents, split_text
 from eval.retrieval.documents import (
     Document,
@@ -21,6 +29,8 @@ from eval.retrieval.prompt import Source, format_grounding_block, format_sources
 
 __all__ = [
     "CHUNK_CHARS",
+    "DEFAULT_TOKENIZER",
+    "TOKENIZERS",
     "BM25Index",
     "Chunk",
     "Document",
@@ -35,6 +45,7 @@ __all__ = [
     "load_corpus",
     "load_documents",
     "number_sources",
+    "prefix_tokens",
     "split_text",
     "whitespace_tokens",
 ]

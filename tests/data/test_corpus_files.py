@@ -1,0 +1,117 @@
+"""The shipped GovSet and CultSet samples are valid, Kazakh, and reproducible."""
+
+import json
+import re
+import runpy
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from app.settings import PROJECT_ROOT
+from eval.retrieval import load_corpus, load_documents
+
+DATA = PROJECT_ROOT / "data"
+GOVSET = DATA / "govset" / "govset.jsonl"
+CULTSET = DATA / "cultset" / "cultset.jsonl"
+KAZQAD_PASSAGES = PROJECT_ROOT.parent / "shared" / "data" / "kazqad" / "wiki_passages.jsonl"
+
+KAZAKH_LETTERS = set("әғқңөұүһі")
+CYRILLIC = re.compile(r"[а-яёәғқңөұүһі]", re.IGNORECASE)
+LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+
+
+def cyrillic_share(text: str) -> float:
+    cyr, lat = len(CYRILLIC.findall(text)), len(LATIN.findall(text))
+    return cyr / max(cyr + lat, 1)
+
+
+def test_govset_has_enough_valid_documents() -> None:
+    docs = load_documents(GOVSET)  # validates fields, non-empty text, unique ids
+    assert len(docs) >= 40
+    assert {d.set for d in docs} == {"govset"}
+    assert all(d.id.startswith("govset-") for d in docs)
+    assert all(600 <= len(d.text) <= 1500 for d in docs), [
+        d.id for d in docs if not 600 <= len(d.text) <= 1500
+    ]
+    assert all(d.source_url.startswith("https://egov.kz/") for d in docs)
+    # The services the issue names are all covered.
+    titles = " ".join(d.title.lower() for d in docs)
+    for word in [
+        "жеке куәлік",
+        "паспорт",
+        "тууын",
+        "неке",
+        "тіркелу",
+        "зейнетақы",
+        "кәсіпкер",
+        "салық",
+        "жүргізуші",
+        "жылжымайтын",
+        "жер",
+        "грант",
+        "мүгедект",
+    ]:
+        assert word in titles, word
+    assert len(Counter(d.topic for d in docs)) >= 10
+
+
+def test_govset_is_kazakh_cyrillic() -> None:
+    for d in load_documents(GOVSET):
+        assert cyrillic_share(d.text) > 0.95, d.id  # Latin only in names such as egov.kz, SMS
+        assert cyrillic_share(d.title) > 0.7, d.id  # "eGov mobile ..." is a title
+        assert KAZAKH_LETTERS & set(d.text.lower()), d.id
+        # Each text names the official page it is based on.
+        assert "Ресми ақпарат:" in d.text, d.id
+
+
+def test_cultset_sample_is_valid_and_attributed() -> None:
+    docs = load_documents(CULTSET)
+    assert len(docs) == 120
+    assert {d.set for d in docs} == {"cultset"}
+    assert Counter(d.topic for d in docs) == {
+        "kazakh_history": 24,
+        "biology": 24,
+        "literature": 24,
+        "geography": 24,
+        "world_history": 24,
+    }
+    for d in docs:
+        assert d.source_url == "https://kk.wikipedia.org/wiki/" + d.title.replace(" ", "_")
+        assert cyrillic_share(d.text) > 0.8, d.id
+    assert "Attribution-ShareAlike 4.0" in (DATA / "cultset" / "LICENSE").read_text(encoding="utf-8")
+    attribution = (DATA / "cultset" / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    assert "KazQAD" in attribution and "CC BY-SA 4.0" in attribution
+
+
+def test_cultset_text_is_kazqad_text_unchanged() -> None:
+    passages = {}
+    for line in KAZQAD_PASSAGES.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        passages[row["passage_id"]] = row
+    for d in load_documents(CULTSET):
+        source = passages[d.id.removeprefix("cultset-")]
+        assert d.text == source["text"].strip()
+        assert d.title == source["title"].strip()
+
+
+def test_make_cultset_reproduces_the_shipped_file(tmp_path: Path) -> None:
+    script = runpy.run_path(str(DATA / "cultset" / "make_cultset.py"))
+    rows = [json.loads(x) for x in KAZQAD_PASSAGES.read_text(encoding="utf-8").splitlines() if x.strip()]
+    docs = [script["to_document"](r) for r in script["sample_passages"](rows, 24)]
+    shipped = [json.loads(x) for x in CULTSET.read_text(encoding="utf-8").splitlines()]
+    assert docs == shipped
+
+
+def test_ids_are_unique_across_the_grounding_corpus() -> None:
+    docs = load_corpus([GOVSET, CULTSET])  # raises on a clash
+    assert len(docs) == len({d.id for d in docs})
+
+
+@pytest.mark.parametrize("path", [GOVSET, CULTSET])
+def test_files_are_one_compact_object_per_line(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert all(line.startswith("{") and line.endswith("}") for line in lines)
+    assert all(
+        list(json.loads(line)) == ["id", "set", "topic", "title", "source_url", "text"] for line in lines
+    )
