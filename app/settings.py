@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     restart_backoff_s: float = 2.0
     restart_backoff_max_s: float = 60.0
     manage_servers: bool = Field(True, description="start vllm serve for local models")
+    grounding_top_k: int = Field(3, ge=1, le=20, description="BM25 chunks put into a grounded prompt")
 
     # Judge: any OpenAI-compatible endpoint; GPT-4o when OPENAI_API_KEY is set.
     judge_base_url: str = ""

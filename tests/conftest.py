@@ -21,6 +21,7 @@ from tests.utils.postgres import TempPostgres
 from tests.utils.servers import ManagerThread
 
 TEST_MODEL = "qwen-test"
+TEST_RAG_MODEL = "qwen-test-rag"
 PACKAGED_TEST_MODEL = "qwen2.5-coder-0.5b-instruct"
 CACHE_DIR = Path(os.environ.get("KAZARENA_CACHE_DIR", Path.home() / ".cache" / "kazarena"))
 
@@ -76,6 +77,8 @@ def models_config_for_tests() -> ModelsConfig:
     return ModelsConfig.model_validate({"models": [
         {"name": TEST_MODEL, "display_name": "Qwen2.5-Coder-0.5B-Instruct", "params": "0.5B",
          "packaged": PACKAGED_TEST_MODEL, "dtype": "float32", "max_model_len": 1024},
+        {"name": TEST_RAG_MODEL, "server": TEST_MODEL, "pipeline": "rag", "params": "0.5B",
+         "display_name": "Qwen2.5-Coder-0.5B-Instruct + BM25"},
     ]})
 
 

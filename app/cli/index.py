@@ -8,7 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.settings import PROJECT_ROOT, get_settings
+from app.serving import grounding
+from app.serving.grounding import DEFAULT_DOCS
+from app.settings import get_settings
 from eval.retrieval import (
     DEFAULT_TOKENIZER,
     TOKENIZERS,
@@ -19,11 +21,6 @@ from eval.retrieval import (
     load_corpus,
 )
 
-DEFAULT_DOCS = [
-    PROJECT_ROOT / "data" / "govset" / "govset.jsonl",
-    PROJECT_ROOT / "data" / "cultset" / "cultset.jsonl",
-]
-
 index_app = typer.Typer(
     help="Build and query the BM25 index that grounds chat answers in GovSet/CultSet documents.",
     no_args_is_help=True,
@@ -32,7 +29,7 @@ console = Console()
 
 
 def default_index_path() -> Path:
-    return get_settings().cache_dir / "index" / "bm25.json"
+    return grounding.default_index_path(get_settings())
 
 
 @index_app.command("build")

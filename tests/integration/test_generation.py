@@ -13,7 +13,7 @@ from app.crud import create_api_key
 from app.main import create_app
 from db.models import Generation
 from db.session import session_scope
-from tests.conftest import TEST_MODEL, make_settings
+from tests.conftest import TEST_MODEL, TEST_RAG_MODEL, make_settings
 from tests.utils.servers import AppServer
 
 pytestmark = pytest.mark.vllm
@@ -147,3 +147,15 @@ def test_metrics_count_requests_and_tokens(live):
     assert ok and float(ok.group(1)) >= 2
     assert re.search(rf'kazarena_tokens_total{{kind="completion",model="{TEST_MODEL}"}} [1-9]', text)
     assert "kazarena_time_to_first_token_seconds_bucket" in text
+
+
+def test_rag_contestant_answers_with_numbered_sources(live):
+    resp = httpx.post(f"{live.url}/v1/generate", headers=_headers(live), timeout=120, json={
+        "model": TEST_RAG_MODEL, "prompt": "Жаңа туған баланы қалай тіркеуге болады?", "max_tokens": 8})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["model"] == TEST_RAG_MODEL and body["sources"]
+    assert [s["number"] for s in body["sources"]] == list(range(1, len(body["sources"]) + 1))
+    assert all(s["source_url"].startswith("https://") for s in body["sources"])
+    # the grounded prompt is longer than the question alone: the chunks reached the model
+    assert body["usage"]["prompt_tokens"] > 100
