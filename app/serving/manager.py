@@ -194,10 +194,8 @@ class ModelManager:
             if srv.spec.managed:
                 resp = await self._http.get(f"{srv.root_url}/health")
             else:
-                resp = await self._http.get(
-                    f"{srv.base_url}/models",
-                    headers={"Authorization": f"Bearer {srv.api_key}"},
-                )
+                headers = {"Authorization": f"Bearer {srv.api_key}"} if srv.api_key else {}
+                resp = await self._http.get(f"{srv.base_url}/models", headers=headers)
             return resp.status_code == 200
         except httpx.HTTPError:
             return False
