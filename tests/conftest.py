@@ -82,14 +82,24 @@ def models_config_for_tests() -> ModelsConfig:
     ]})
 
 
+# Developers may point the tests at an already running vLLM server (served as
+# `qwen-test`) to save a minute per run; CI never sets this and starts its own.
+DEV_VLLM_URL = os.environ.get("KAZARENA_TEST_VLLM_BASE_URL")
+
+
 @pytest.fixture(scope="session")
 def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagerThread]:
     """The real packaged model on a real vLLM server, shared by the session."""
     from app.serving.packaged import prepare
 
     settings = make_settings(f"sqlite:///{tmp_path_factory.mktemp('m') / 'unused.db'}")
-    prepare(PACKAGED_TEST_MODEL, settings.models_dir)
-    runner = ManagerThread(ModelManager(models_config_for_tests(), settings))
+    config = models_config_for_tests()
+    if DEV_VLLM_URL:
+        first = config.models[0].model_copy(update={"packaged": None, "base_url": DEV_VLLM_URL})
+        config = ModelsConfig(models=[first, *config.models[1:]])
+    else:
+        prepare(PACKAGED_TEST_MODEL, settings.models_dir)
+    runner = ManagerThread(ModelManager(config, settings))
     try:
         if not runner.start(timeout=600):
             srv = next(iter(runner.manager.servers.values()))

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.vllm
 
 def test_crashed_server_gives_503_then_restarts(vllm, sqlite_url):
     srv = next(iter(vllm.manager.servers.values()))
+    if not srv.spec.managed:
+        pytest.skip("KAZARENA_TEST_VLLM_BASE_URL is set: this test needs the server the tests start (as CI does)")
     old = srv.process
     assert old is not None and old.alive()
     with AppServer(create_app(make_settings(sqlite_url), manager=vllm.manager)) as app:
