@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     auth_enabled: bool = Field(True, description="require Bearer API keys on /v1/*")
+    session_ttl_hours: float = Field(24 * 7, gt=0, description="annotator login lifetime")
     secret_salt: str = Field("dev-salt-change-me", description="salt for exported annotator ids")
 
     # Limits on what a client may send.

@@ -201,3 +201,46 @@ class JudgeVerdict(Base):
     consistent: Mapped[bool | None] = mapped_column(Boolean)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnnotatorSession(Base):
+    """A logged-in annotator. Only the token's hash is stored; sessions expire."""
+
+    __tablename__ = "annotator_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConversationTask(Base):
+    """An unfinished Kazakh dialogue ending with "Person 2 says: ..." for both models to continue."""
+
+    __tablename__ = "conversation_tasks"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    set: Mapped[str] = mapped_column(String(16), default="govset")  # govset | cultset
+    topic: Mapped[str | None] = mapped_column(String(64))
+    source_id: Mapped[str | None] = mapped_column(String(64))  # the IFT pair or document it came from
+    messages: Mapped[list[Any]] = mapped_column(default=list)  # OpenAI format, ends on the user turn
+    origin: Mapped[str] = mapped_column(String(32), default="data")  # data | generated
+
+
+class EvalResult(Base):
+    """One score of one model on one evaluation (a row of a paper table)."""
+
+    __tablename__ = "eval_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    task: Mapped[str] = mapped_column(String(32))  # mcq | rag | generation | conversation
+    dataset: Mapped[str] = mapped_column(String(128))
+    subset: Mapped[str | None] = mapped_column(String(128))  # subject / topic
+    model: Mapped[str] = mapped_column(String(128), index=True)
+    metric: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

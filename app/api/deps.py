@@ -7,8 +7,10 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.api.errors import ApiError
+from app.services.accounts import SESSION_PREFIX, annotator_for_token
 from app.serving.manager import ModelManager
 from app.settings import Settings
+from db.models import Annotator
 from db.session import get_sessionmaker
 
 
@@ -46,7 +48,34 @@ def require_api_key(request: Request) -> int | None:
     return key_id
 
 
+def session_token(request: Request) -> str | None:
+    """An annotator session token, from the `kazarena_session` cookie or `Authorization: Bearer ks_...`."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.startswith(SESSION_PREFIX):
+        return value.strip()
+    return request.cookies.get("kazarena_session")
+
+
+def current_annotator(request: Request, session: "SessionDep") -> Annotator:
+    """The logged-in annotator; 401 without a live session, 403 when banned."""
+    token = session_token(request)
+    annotator = annotator_for_token(session=session, token=token) if token else None
+    if annotator is None:
+        raise ApiError(401, "login_required", "log in first (your session may have expired)")
+    if annotator.banned:
+        raise ApiError(403, "banned", "this account is suspended")
+    return annotator
+
+
+def current_admin(annotator: "AnnotatorDep") -> Annotator:
+    if annotator.role != "admin":
+        raise ApiError(403, "admin_only", "only administrators may do this")
+    return annotator
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ManagerDep = Annotated[ModelManager, Depends(get_manager)]
 SessionDep = Annotated[Session, Depends(get_db)]
 ApiKeyDep = Annotated[int | None, Depends(require_api_key)]
+AnnotatorDep = Annotated[Annotator, Depends(current_annotator)]
+AdminDep = Annotated[Annotator, Depends(current_admin)]

@@ -8,11 +8,12 @@ from db.migrate import current, downgrade, upgrade
 from db.models import Annotator, Battle, Vote
 from db.session import get_engine, session_scope
 
-TABLES = {"models", "api_keys", "generations", "annotators", "battles", "messages", "votes", "judge_verdicts"}
+TABLES = {"models", "api_keys", "generations", "annotators", "battles", "messages", "votes", "judge_verdicts",
+          "annotator_sessions", "conversation_tasks", "eval_results"}
 
 
 def test_migrations_create_every_table_and_round_trip(db_url):
-    assert current(db_url) == "0001"
+    assert current(db_url) == "0002"
     assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
     downgrade(db_url, "base")
     assert not TABLES & set(inspect(get_engine(db_url)).get_table_names())

@@ -1,0 +1,121 @@
+"""Annotator accounts: registration with consent, password login, expiring sessions, bans."""
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.crud import hash_key
+from db.models import Annotator, AnnotatorSession
+
+CONSENT_VERSION = "2026-11-v1"
+PROFICIENCY = ("native", "C1-C2", "B1-B2", "A1-A2")
+SCRIPTS = ("cyrillic", "latin")
+SESSION_PREFIX = "ks_"
+_USERNAME = re.compile(r"^[\w.-]{3,32}$", re.UNICODE)
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """Registration or login refused; the message can be shown to the person."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Registration:
+    username: str
+    password: str
+    proficiency: str
+    education: str = ""
+    region: str = ""
+    script: str = "cyrillic"
+    consent: bool = False
+    consent_version: str = CONSENT_VERSION
+    age_confirmed: bool = False
+
+
+def validate(reg: Registration) -> None:
+    if not _USERNAME.match(reg.username):
+        raise AccountError("invalid_username", "username: 3-32 letters, digits, '.', '_' or '-'")
+    if not 8 <= len(reg.password) <= 256:
+        raise AccountError("invalid_password", "password must be 8-256 characters")
+    if reg.proficiency not in PROFICIENCY:
+        raise AccountError("invalid_proficiency", f"Kazakh proficiency must be one of {', '.join(PROFICIENCY)}")
+    if reg.script not in SCRIPTS:
+        raise AccountError("invalid_script", "preferred script must be cyrillic or latin")
+    if len(reg.education) > 64 or len(reg.region) > 64:
+        raise AccountError("invalid_profile", "education and region: at most 64 characters")
+    if not (reg.consent and reg.age_confirmed):
+        raise AccountError("consent_required", "you must be 16 or older and accept the participation notice")
+    if reg.consent_version != CONSENT_VERSION:
+        raise AccountError("stale_consent", f"please read the current notice ({CONSENT_VERSION}) and accept it")
+
+
+def register(*, session: Session, reg: Registration, role: str = "annotator") -> Annotator:
+    validate(reg)
+    row = Annotator(username=reg.username, password_hash=_hasher.hash(reg.password), role=role,
+                    proficiency=reg.proficiency, education=reg.education.strip(), region=reg.region.strip(),
+                    script=reg.script, consent_version=reg.consent_version)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise AccountError("username_taken", "this username is taken") from exc
+    return row
+
+
+def login(*, session: Session, username: str, password: str, ttl_hours: float) -> tuple[Annotator, str]:
+    """Check the password and open a session; returns the plain token once."""
+    row = session.scalar(select(Annotator).where(Annotator.username == username))
+    try:
+        if row is None or not _hasher.verify(row.password_hash, password):
+            raise VerificationError
+    except (VerificationError, InvalidHashError) as exc:
+        raise AccountError("bad_credentials", "wrong username or password") from exc
+    if row.banned:
+        raise AccountError("banned", f"this account is suspended: {row.ban_reason or 'no reason given'}")
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    session.execute(delete(AnnotatorSession).where(AnnotatorSession.expires_at < now))  # tidy up old ones
+    session.add(AnnotatorSession(token_hash=hash_key(token), annotator_id=row.id,
+                                 expires_at=now + timedelta(hours=ttl_hours)))
+    return row, token
+
+
+def annotator_for_token(*, session: Session, token: str) -> Annotator | None:
+    """The annotator of a live session, or None (unknown or expired token)."""
+    found = session.execute(
+        select(Annotator, AnnotatorSession.expires_at).join(AnnotatorSession, AnnotatorSession.annotator_id == Annotator.id)
+        .where(AnnotatorSession.token_hash == hash_key(token))).first()
+    if found is None:
+        return None
+    annotator, expires = found
+    if expires.tzinfo is None:  # SQLite returns naive datetimes
+        expires = expires.replace(tzinfo=UTC)
+    return annotator if expires > datetime.now(UTC) else None
+
+
+def logout(*, session: Session, token: str) -> None:
+    session.execute(delete(AnnotatorSession).where(AnnotatorSession.token_hash == hash_key(token)))
+
+
+def set_ban(*, session: Session, annotator_id: int, banned: bool, reason: str | None) -> Annotator:
+    row = session.get(Annotator, annotator_id)
+    if row is None:
+        raise AccountError("not_found", f"no annotator with id {annotator_id}")
+    if banned and not (reason or "").strip():
+        raise AccountError("reason_required", "give a reason for the ban")
+    row.banned, row.ban_reason, row.banned_at = banned, (reason or "").strip() or None, datetime.now(UTC) if banned else None
+    if banned:  # a banned annotator is logged out everywhere
+        session.execute(delete(AnnotatorSession).where(AnnotatorSession.annotator_id == annotator_id))
+    return row
