@@ -141,6 +141,8 @@ class Battle(Base):
     )  # model_a | model_b, for gold battles
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    identity_leak: Mapped[bool] = mapped_column(Boolean, default=False)  # an answer named its model or vendor
+    events: Mapped[list[Any]] = mapped_column(default=list)  # e.g. a side replaced after an error
 
 
 class Message(Base):
@@ -178,6 +180,7 @@ class Vote(Base):
     winner_language: Mapped[str] = mapped_column(String(16))
     winner_overall: Mapped[str | None] = mapped_column(String(16))
     winner: Mapped[str] = mapped_column(String(16))  # model_a | model_b | tie | tie (bothbad)
+    decided_by: Mapped[str] = mapped_column(String(32), default="")  # content+language | overall | tie | bothbad
     both_bad: Mapped[bool] = mapped_column(Boolean, default=False)
     comment: Mapped[str | None] = mapped_column(Text)
     consent_version: Mapped[str] = mapped_column(String(32), default="")

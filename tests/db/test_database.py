@@ -13,7 +13,7 @@ TABLES = {"models", "api_keys", "generations", "annotators", "battles", "message
 
 
 def test_migrations_create_every_table_and_round_trip(db_url):
-    assert current(db_url) == "0002"
+    assert current(db_url) == "0003"
     assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
     downgrade(db_url, "base")
     assert not TABLES & set(inspect(get_engine(db_url)).get_table_names())
@@ -60,3 +60,16 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):
     with get_engine(sqlite_url).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_later_migrations_apply_to_a_database_that_already_has_rows(db_url):
+    downgrade(db_url, "0002")
+    with get_engine(db_url).begin() as conn:
+        conn.exec_driver_sql("INSERT INTO battles (id, created_at, mode, model_a, model_b, position, conversation_a, "
+                             "conversation_b, params_a, params_b, revision_a, revision_b, turn, state, gold, flagged, timings) "
+                             "VALUES ('old', CURRENT_TIMESTAMP, 'prompt', 'a', 'b', 'a', '[]', '[]', '{}', '{}', '', '', 1, "
+                             "'voted', false, false, '{}')")
+    upgrade(db_url)
+    with session_scope(db_url) as s:
+        old = s.get(Battle, "old")
+        assert old.identity_leak is False and old.events == []

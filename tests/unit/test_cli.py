@@ -37,7 +37,7 @@ def test_apikey_lifecycle(tmp_path):
 
 def test_db_upgrade_reports_revision(tmp_path):
     out = _run(tmp_path, "db", "upgrade")
-    assert out.exit_code == 0 and "revision 0002" in out.output
+    assert out.exit_code == 0 and "revision 0003" in out.output
 
 
 def test_models_list_and_bad_prepare(tmp_path):
