@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     auth_enabled: bool = Field(True, description="require Bearer API keys on /v1/*")
+    # Arena
+    arena_balance: float = Field(1.0, ge=0, description="how strongly under-voted pairs are preferred")
+    gold_rate: float = Field(0.05, ge=0, le=1, description="share of task battles that are gold controls")
+    arena_max_turns: int = Field(5, ge=1)
+    max_comment_chars: int = 2000
+    battles_per_minute: int = Field(10, ge=1, description="per annotator and per IP")
+    votes_per_minute: int = Field(30, ge=1, description="per annotator and per IP")
     session_ttl_hours: float = Field(24 * 7, gt=0, description="annotator login lifetime")
     secret_salt: str = Field("dev-salt-change-me", description="salt for exported annotator ids")
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.serving.manager import ModelNotFound, ModelUnavailable
+from app.services.arena import ArenaError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,10 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(ArenaError)
+    async def _arena(_: Request, exc: ArenaError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message)
 
     @app.exception_handler(ModelNotFound)
     async def _not_found(_: Request, exc: ModelNotFound) -> JSONResponse:

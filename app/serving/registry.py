@@ -44,6 +44,7 @@ class ModelSpec(BaseModel):
     lora: str | None = None  # adapter path, served on the parent server
     optional: bool = False  # skip (with a message) when the weights are not there yet
     pipeline: Literal["plain", "rag"] = "plain"
+    arena_weight: float = Field(1.0, ge=0, description="relative chance to be drawn for a battle; 0 keeps it out")
     system_prompt: str | None = None
     sampling: Sampling = Field(default_factory=Sampling)
 
