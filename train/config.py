@@ -78,15 +78,21 @@ class TrainConfig:
         default="position_ids",
         metadata={
             "help": "Per-document attention: 'position_ids' (transformers' packed-sequence path: "
-            "sdpa, eager, flash varlen) or 'block_mask' (explicit 4D mask)."
+            "sdpa, eager, flash varlen; keeps sliding windows) or 'block_mask' (an explicit 4D "
+            "mask, for attention code that ignores packed position ids; drops sliding windows)."
         },
     )
     epochs: int = field(default=1, metadata={"help": "Passes over the training data."})
     max_steps: int | None = field(
         default=None, metadata={"help": "Stop after this many optimizer steps (overrides epochs)."}
     )
-    eval_every: int = field(default=50, metadata={"help": "Held-out loss every N steps (0: only at the end)."})
-    save_every: int = field(default=100, metadata={"help": "Checkpoint every N steps and at the end; only the newest is kept (0: never)."})
+    eval_every: int = field(
+        default=50, metadata={"help": "Held-out loss every N steps (0: only at the end)."}
+    )
+    save_every: int = field(
+        default=100,
+        metadata={"help": "Checkpoint every N steps and at the end; only the newest is kept (0: never)."},
+    )
     resume_from: str | None = field(
         default=None,
         metadata={"help": "Checkpoint directory to resume from, or 'latest' in output_dir."},
@@ -100,8 +106,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.batch_size % self.micro_batch_size:
             raise ValueError(
-                f"batch_size {self.batch_size} is not a multiple of micro_batch_size "
-                f"{self.micro_batch_size}"
+                f"batch_size {self.batch_size} is not a multiple of micro_batch_size {self.micro_batch_size}"
             )
         if self.max_steps is not None and self.max_steps <= 0:
             raise ValueError(f"max_steps must be positive, got {self.max_steps}")

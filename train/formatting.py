@@ -110,9 +110,7 @@ def tokenize_messages(messages: list[Message], tokenizer: Any) -> Example:
     rewrite earlier turns cannot be masked this way).
     """
     if not getattr(tokenizer, "chat_template", None):
-        raise ValueError(
-            "the tokenizer has no chat template; supply one (e.g. --chat-template gemma)"
-        )
+        raise ValueError("the tokenizer has no chat template; supply one (e.g. --chat-template gemma)")
     input_ids: list[int] = []
     labels: list[int] = []
     rendered = ""  # text already turned into tokens
@@ -180,3 +178,12 @@ def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError as error:
                 raise ValueError(f"{path}:{number}: not valid JSON ({error})") from error
     return records
+
+
+def save_jsonl(path: str | Path, records: list[dict[str, Any]]) -> Path:
+    """Write records as JSON lines (UTF-8, Kazakh letters kept readable)."""
+    path = Path(path)
+    with open(path, "w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path

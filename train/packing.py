@@ -76,9 +76,7 @@ def best_fit_decreasing(lengths: Sequence[int], capacity: int) -> list[list[int]
     return bins
 
 
-def pack_examples(
-    examples: Sequence[Example], seq_length: int, strategy: str = "bfd"
-) -> list[PackedRow]:
+def pack_examples(examples: Sequence[Example], seq_length: int, strategy: str = "bfd") -> list[PackedRow]:
     """Pack examples into rows of at most ``seq_length`` tokens (no padding added).
 
     >>> rows = pack_examples(

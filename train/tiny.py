@@ -2,7 +2,9 @@
 
 For tests, benchmarks and plumbing (serving, training) where the point is the
 machinery, not the answers: a byte-level BPE tokenizer trained on the given
-texts, a ChatML template, and a 2-layer model.
+texts (Qwen-like with a ChatML template, or Gemma-like with no template, as the
+Gemma 3 270M base model), and a 2-layer model. Plus Kazakh instruction pairs
+made from KazQAD, for realistic lengths.
 """
 
 from __future__ import annotations
@@ -21,10 +23,28 @@ CHATML_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+# style -> (special tokens, eos, pad, bos, chat template); "gemma" mimics Gemma 3 270M base:
+# turn markers in the vocabulary but no chat template
+STYLES: dict[str, tuple[list[str], str, str, str | None, str | None]] = {
+    "chatml": (
+        ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        "<|im_end|>",
+        "<|endoftext|>",
+        None,
+        CHATML_TEMPLATE,
+    ),
+    "gemma": (
+        ["<pad>", "<eos>", "<bos>", "<start_of_turn>", "<end_of_turn>"],
+        "<eos>",
+        "<pad>",
+        "<bos>",
+        None,
+    ),
+}
 
 KAZQAD_RC = (
-    Path(__file__).resolve().parents[2] / "shared/data/kazqad/data/reading-comprehension"
+    Path(__file__).resolve().parents[2]
+    / "shared/data/kazqad/data/reading-comprehension"
     / "kazqad-reading-comprehension-v1.0-kk-validation.jsonl"
 )
 
@@ -52,25 +72,30 @@ def kazqad_pairs(path: str | Path = KAZQAD_RC, limit: int | None = None) -> list
     return pairs
 
 
-def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> Any:
-    """Byte-level BPE trained on ``texts``, wrapped as a transformers tokenizer with ChatML."""
+def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 512, style: str = "chatml") -> Any:
+    """Byte-level BPE trained on ``texts``, as a transformers tokenizer.
+
+    ``style="chatml"``: Qwen-like, with a ChatML template; ``"gemma"``: Gemma's
+    special tokens and no template, like a base model.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
+    if style not in STYLES:
+        raise ValueError(f"Unknown style: {style!r} (one of {sorted(STYLES)})")
+    special_tokens, eos, pad, bos, template = STYLES[style]
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=special_tokens,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     bpe.train_from_iterator(texts, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
-    tokenizer.chat_template = CHATML_TEMPLATE
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token=eos, pad_token=pad, bos_token=bos)
+    tokenizer.chat_template = template
     return tokenizer
 
 
@@ -87,7 +112,7 @@ def build_tiny_model(tokenizer: Any, seed: int = 0, hidden_size: int = 64, layer
         num_key_value_heads=2,
         max_position_embeddings=2048,
         tie_word_embeddings=True,
-        bos_token_id=None,
+        bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )

@@ -19,11 +19,9 @@ import hashlib
 import json
 import logging
 import math
-import platform
 import shutil
-import subprocess
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import torch.nn.functional as F
 from train.collator import PackedCollator
 from train.config import TrainConfig, default_learning_rate
 from train.formatting import CHAT_TEMPLATES, IGNORE_INDEX, load_jsonl, tokenize_records
+from train.manifest import copy_notices, git_revision, versions
 from train.packing import PackedRow, block_causal_mask, pack_examples, packing_efficiency
 
 logger = logging.getLogger(__name__)
@@ -50,6 +49,7 @@ class TrainResult:
     tokens_seen: int
     train_loss: float | None  # mean token loss of the last step
     eval_losses: list[tuple[int, float]]  # (step, held-out loss per response token)
+    model: Any = field(repr=False)  # the trained model, unwrapped (a PeftModel with --lora)
 
 
 # -----------------------------------------------------------------------------
@@ -68,14 +68,8 @@ def token_losses(model: Any, batch: dict[str, torch.Tensor], attention: str = "p
     else:
         position_ids = batch["position_ids"]
         inputs["position_ids"] = position_ids
-        if attention == "block_mask":
-            device_type = position_ids.device.type
-            dtype = (
-                torch.get_autocast_dtype(device_type)
-                if torch.is_autocast_enabled(device_type)
-                else next(model.parameters()).dtype
-            )
-            inputs["attention_mask"] = block_causal_mask(position_ids, dtype)
+        if attention == "block_mask":  # the weights' dtype; sdpa and eager also take it under autocast
+            inputs["attention_mask"] = block_causal_mask(position_ids, next(model.parameters()).dtype)
     # use_cache=False matters: with a cache transformers ignores the packed position ids
     logits = model(**inputs, use_cache=False).logits.float()
     return F.cross_entropy(
@@ -159,7 +153,9 @@ def step_rows(rows: list[PackedRow], step: int, batch_size: int, seed: int) -> l
 
 
 @torch.no_grad()
-def evaluate(model: Any, rows: list[PackedRow], collator: PackedCollator, accelerator: Any, config: TrainConfig) -> float:
+def evaluate(
+    model: Any, rows: list[PackedRow], collator: PackedCollator, accelerator: Any, config: TrainConfig
+) -> float:
     """Held-out loss per response token, over all processes."""
     model.eval()
     world, mb = accelerator.num_processes, config.micro_batch_size
@@ -204,36 +200,9 @@ def save_checkpoint(accelerator: Any, config: TrainConfig, state: dict[str, Any]
     accelerator.wait_for_everyone()
 
 
-def git_revision() -> dict[str, Any]:
-    """The commit of the code that trained, and whether the checkout had local changes."""
-    here = Path(__file__).resolve().parent
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    revision = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain") if revision else None
-    return {"revision": revision, "dirty": bool(status) if status is not None else None}
-
-
-def versions() -> dict[str, str]:
-    import accelerate
-    import transformers
-
-    found = {"python": platform.python_version(), "torch": torch.__version__,
-             "transformers": transformers.__version__, "accelerate": accelerate.__version__}
-    with contextlib.suppress(ImportError):
-        import peft
-
-        found["peft"] = peft.__version__
-    return found
-
-
-def save_final(accelerator: Any, model: Any, tokenizer: Any, config: TrainConfig, stop_token: str | None) -> None:
+def save_final(
+    accelerator: Any, model: Any, tokenizer: Any, config: TrainConfig, stop_token: str | None
+) -> None:
     """A standard HF directory: safetensors weights (or the LoRA adapter) and the tokenizer."""
     state_dict = accelerator.get_state_dict(model)  # gathers FSDP shards; every process must call it
     if not accelerator.is_main_process:
@@ -248,6 +217,7 @@ def save_final(accelerator: Any, model: Any, tokenizer: Any, config: TrainConfig
     unwrapped.save_pretrained(config.output_dir, state_dict=state_dict)
     # a supplied template goes into tokenizer_config.json, where every reader looks for it
     tokenizer.save_pretrained(config.output_dir, save_jinja_files=config.chat_template is None)
+    copy_notices(Path(config.model), Path(config.output_dir))
 
 
 # -----------------------------------------------------------------------------
@@ -277,28 +247,42 @@ def train(config: TrainConfig) -> TrainResult:
     if config.lora:
         from peft import LoraConfig, get_peft_model
 
-        lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                          target_modules="all-linear", task_type="CAUSAL_LM")
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
         model = get_peft_model(model, lora)
-    model.config.use_cache = False
 
     # data -------------------------------------------------------------------
     train_rows, train_info = prepare_rows(config.data, tokenizer, config.max_seq_length)
-    eval_rows, eval_info = (prepare_rows(config.eval_data, tokenizer, config.max_seq_length)
-                            if config.eval_data else ([], None))
+    eval_rows, eval_info = (
+        prepare_rows(config.eval_data, tokenizer, config.max_seq_length) if config.eval_data else ([], None)
+    )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     collator = PackedCollator(pad_token_id=pad_id)
     total_steps = config.max_steps or math.ceil(config.epochs * len(train_rows) / config.batch_size)
-    logger.info("%d training rows (%.1f%% full), %d steps of %d rows, lr %g",
-                len(train_rows), 100 * train_info["packing_efficiency"], total_steps, config.batch_size, lr)
+    logger.info(
+        "%d training rows (%.1f%% full), %d steps of %d rows, lr %g",
+        len(train_rows),
+        100 * train_info["packing_efficiency"],
+        total_steps,
+        config.batch_size,
+        lr,
+    )
 
     # optimizer: weight decay on matrices only, as is usual for transformers --
     model = accelerator.prepare(model)  # before the optimizer, as FSDP requires
     trainable = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in trainable if p.ndim >= 2], "weight_decay": config.weight_decay},
-              {"params": [p for p in trainable if p.ndim < 2], "weight_decay": 0.0}]
-    optimizer = torch.optim.AdamW(groups, lr=lr, betas=(config.adam_beta1, config.adam_beta2),
-                                  eps=config.adam_eps)
+    groups = [
+        {"params": [p for p in trainable if p.ndim >= 2], "weight_decay": config.weight_decay},
+        {"params": [p for p in trainable if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(
+        groups, lr=lr, betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_eps
+    )
     optimizer = accelerator.prepare(optimizer)
 
     # resume -------------------------------------------------------------------
@@ -307,6 +291,8 @@ def train(config: TrainConfig) -> TrainResult:
         checkpoint = find_checkpoint(config)
         accelerator.load_state(str(checkpoint))
         state = json.loads(Path(checkpoint, STATE_NAME).read_text())
+        if state["data_sha256"] != train_info["sha256"]:  # a different data order would follow
+            raise ValueError(f"{checkpoint} was trained on other data than {config.data}")
         step, tokens_seen = state["step"], state["tokens_seen"]
         eval_losses = [tuple(x) for x in state["eval_losses"]]
         logger.info("resumed from %s at step %d", checkpoint, step)
@@ -320,12 +306,15 @@ def train(config: TrainConfig) -> TrainResult:
     while step < total_steps:
         t0 = time.time()
         rows = step_rows(train_rows, step, config.batch_size, config.seed)[accelerator.process_index :: world]
-        micro = [collator(rows[i : i + config.micro_batch_size])
-                 for i in range(0, len(rows), config.micro_batch_size)]
+        micro = [
+            collator(rows[i : i + config.micro_batch_size])
+            for i in range(0, len(rows), config.micro_batch_size)
+        ]
         # normalise by the response tokens of the whole step, so every token weighs the same
         # however the rows fall into micro-batches and processes
-        counts = torch.tensor([sum(count_targets(b) for b in micro), sum(len(r) for r in rows)],
-                              device=accelerator.device)
+        counts = torch.tensor(
+            [sum(count_targets(b) for b in micro), sum(len(r) for r in rows)], device=accelerator.device
+        )
         n_targets, n_tokens = accelerator.reduce(counts, reduction="sum").tolist()
         loss_sum = 0.0
         for i, batch in enumerate(micro):
@@ -342,16 +331,28 @@ def train(config: TrainConfig) -> TrainResult:
         tokens_seen += int(n_tokens)
         loss_total = accelerator.reduce(torch.tensor([loss_sum], device=accelerator.device))
         train_loss = float(loss_total) / max(n_targets, 1)
-        postfix = {"loss": f"{train_loss:.4f}", "grad": f"{float(grad_norm):.2f}",
-                   "tok/s": f"{n_tokens / (time.time() - t0):.0f}"}
+        postfix = {
+            "loss": f"{train_loss:.4f}",
+            "grad": f"{float(grad_norm):.2f}",
+            "tok/s": f"{n_tokens / (time.time() - t0):.0f}",
+        }
         if eval_rows and ((config.eval_every and step % config.eval_every == 0) or step == total_steps):
             eval_losses.append((step, evaluate(model, eval_rows, collator, accelerator, config)))
             postfix["eval"] = f"{eval_losses[-1][1]:.4f}"
         progress.set_postfix(postfix)
         progress.update(1)
         if config.save_every and (step % config.save_every == 0 or step == total_steps):
-            save_checkpoint(accelerator, config, {"step": step, "tokens_seen": tokens_seen,
-                                                  "eval_losses": eval_losses, "train_loss": train_loss})
+            save_checkpoint(
+                accelerator,
+                config,
+                {
+                    "step": step,
+                    "tokens_seen": tokens_seen,
+                    "data_sha256": train_info["sha256"],
+                    "eval_losses": eval_losses,
+                    "train_loss": train_loss,
+                },
+            )
     progress.close()
 
     # save -------------------------------------------------------------------
@@ -365,7 +366,6 @@ def train(config: TrainConfig) -> TrainResult:
             "device": str(accelerator.device),
             "processes": world,
             "mixed_precision": accelerator.mixed_precision,
-            "chat_template_supplied": config.chat_template,
             "start_step": start_step,
             "steps": step,
             "tokens_seen": tokens_seen,
@@ -376,4 +376,12 @@ def train(config: TrainConfig) -> TrainResult:
         }
         Path(config.output_dir, MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     accelerator.wait_for_everyone()
-    return TrainResult(Path(config.output_dir), start_step, step, tokens_seen, train_loss, eval_losses)
+    return TrainResult(
+        Path(config.output_dir),
+        start_step,
+        step,
+        tokens_seen,
+        train_loss,
+        eval_losses,
+        accelerator.unwrap_model(model),
+    )

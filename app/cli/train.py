@@ -28,14 +28,18 @@ def train_command(
     data: Annotated[str, _opt("data", "--data")],
     eval_data: Annotated[str | None, _opt("eval_data", "--eval-data")] = _DEFAULT["eval_data"],
     out: Annotated[str, _opt("output_dir", "--out")] = _DEFAULT["output_dir"],
-    chat_template: Annotated[str | None, _opt("chat_template", "--chat-template")] = _DEFAULT["chat_template"],
+    chat_template: Annotated[str | None, _opt("chat_template", "--chat-template")] = _DEFAULT[
+        "chat_template"
+    ],
     lora: Annotated[bool, _opt("lora", "--lora")] = _DEFAULT["lora"],
     lora_r: Annotated[int, _opt("lora_r", "--lora-r")] = _DEFAULT["lora_r"],
     lora_alpha: Annotated[int, _opt("lora_alpha", "--lora-alpha")] = _DEFAULT["lora_alpha"],
     lr: Annotated[float | None, _opt("learning_rate", "--lr")] = _DEFAULT["learning_rate"],
     weight_decay: Annotated[float, _opt("weight_decay", "--weight-decay")] = _DEFAULT["weight_decay"],
     batch_size: Annotated[int, _opt("batch_size", "--batch-size")] = _DEFAULT["batch_size"],
-    micro_batch_size: Annotated[int, _opt("micro_batch_size", "--micro-batch-size")] = _DEFAULT["micro_batch_size"],
+    micro_batch_size: Annotated[int, _opt("micro_batch_size", "--micro-batch-size")] = _DEFAULT[
+        "micro_batch_size"
+    ],
     seq_len: Annotated[int, _opt("max_seq_length", "--seq-len")] = _DEFAULT["max_seq_length"],
     attention: Annotated[str, _opt("attention", "--attention")] = _DEFAULT["attention"],
     epochs: Annotated[int, _opt("epochs", "--epochs")] = _DEFAULT["epochs"],
