@@ -7,10 +7,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import ApiKey, Generation
+from db.models import ApiKey, Generation, Message
 from db.session import session_scope
 
 log = logging.getLogger(__name__)
@@ -69,3 +69,36 @@ def record_generation(database_url: str, fields: dict[str, Any]) -> None:
             s.add(Generation(**fields))
     except Exception:  # noqa: BLE001 - logging the call must not fail the answer
         log.exception("could not record generation for model %s", fields.get("model"))
+
+
+# ------------------------------------------------------------------ chat
+def chat_messages(*, session: Session, conversation_id: str) -> list[Message]:
+    """A citizen chat conversation in order (battle messages are not chat)."""
+    query = (select(Message)
+             .where(Message.conversation_id == conversation_id, Message.battle_id.is_(None))
+             .order_by(Message.turn, Message.id))
+    return list(session.scalars(query))
+
+
+def add_chat_message(*, session: Session, conversation_id: str, turn: int, role: str, content: str,
+                     model: str | None = None, language: str | None = None,
+                     sources: list[Any] | None = None) -> Message:
+    row = Message(conversation_id=conversation_id, turn=turn, role=role, content=content, model=model,
+                  language=language, sources=sources)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def next_chat_turn(*, session: Session, conversation_id: str) -> int:
+    last = session.scalar(select(func.max(Message.turn)).where(
+        Message.conversation_id == conversation_id, Message.battle_id.is_(None)))
+    return 1 if last is None else last + 1
+
+
+def chat_message(*, session: Session, message_id: int, conversation_id: str) -> Message | None:
+    """One chat message, only if it belongs to `conversation_id` (the anonymous owner's key)."""
+    row = session.get(Message, message_id)
+    if row is None or row.conversation_id != conversation_id or row.battle_id is not None:
+        return None
+    return row

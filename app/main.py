@@ -4,17 +4,22 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import numpy as np
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from app.api.errors import install_error_handlers
 from app.api.limits import BodyLimitMiddleware
-from app.api.routes import generate, health, openai_compat
+from app.api.routes import arena, chat, generate, health, openai_compat
 from app.crud import KeyCache
+from app.services.arena import Arena
+from app.services.ratelimit import RateLimiter
 from app.serving import calllog
+from app.serving.grounding import load_grounder
 from app.serving.manager import ModelManager
 from app.serving.registry import load_models_config
 from app.settings import Settings, get_settings
+from app.ui import mount_ui
 from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -42,14 +47,18 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.state.settings = settings
     app.state.manager = manager or ModelManager(load_models_config(settings.models_config), settings)
     app.state.key_cache = KeyCache(settings.database_url)
-    app.state.grounder = None
+    app.state.grounder = load_grounder(settings)
+    app.state.arena = Arena(app.state.manager, settings, app.state.grounder, np.random.default_rng())
+    app.state.battle_limiter = RateLimiter(settings.battles_per_minute)
+    app.state.vote_limiter = RateLimiter(settings.votes_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (health, generate, openai_compat):
+    for module in (health, generate, openai_compat, chat, arena):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/ui")
 
+    mount_ui(app)
     return app

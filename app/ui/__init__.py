@@ -1,0 +1,66 @@
+"""The Gradio UI, mounted in the FastAPI app at /ui: Kazakh first, Russian and English selectable.
+
+Each tab lives in its own module, builds its components from a function and
+returns (component, relabel) pairs; the language selector here relabels them
+all at once. The UI calls the same service functions as the REST API.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from app.ui.about import build_about_tab
+from app.ui.chat import build_chat_tab
+from app.ui.i18n import DEFAULT_LANG, LANG_CHOICES, normalize_lang, t
+
+UI_PATH = "/ui"
+CSS = """
+#egov-note { border-left: 4px solid #d97706; padding: 0.4rem 0.8rem; background: rgba(217, 119, 6, 0.08); }
+#chat-notice:empty { display: none; }
+"""
+# System fonts only: nothing is fetched from a font CDN (the app may run offline).
+THEME = gr.themes.Soft(font=["system-ui", "Segoe UI", "Roboto", "sans-serif"], font_mono=["monospace"])
+
+Relabel = list[tuple[Any, Callable[[str], Any]]]
+
+
+def _header(lang: str) -> str:
+    return f"# kazarena\n{t('tagline', lang)}"
+
+
+def build_ui(app: FastAPI) -> gr.Blocks:
+    lang = DEFAULT_LANG
+    relabel: Relabel = []
+    with gr.Blocks(title="kazarena", analytics_enabled=False) as blocks:
+        with gr.Row(equal_height=True):
+            header = gr.Markdown(_header(lang), elem_id="header")
+            selector = gr.Radio(choices=LANG_CHOICES, value=lang, label=t("ui_language", lang),
+                                elem_id="ui-language", scale=0, min_width=320)
+        relabel += [(header, lambda lg: gr.Markdown(_header(lg))),
+                    (selector, lambda lg: gr.Radio(label=t("ui_language", lg)))]
+        with gr.Tabs():
+            with gr.Tab(t("tab_chat", lang), id="chat", elem_id="tab-chat") as chat_tab:
+                relabel += build_chat_tab(app, lang)
+            with gr.Tab(t("tab_about", lang), id="about", elem_id="tab-about") as about_tab:
+                relabel += build_about_tab(list(app.state.manager.contestants.values()), lang)
+        relabel += [(chat_tab, lambda lg: gr.Tab(label=t("tab_chat", lg))),
+                    (about_tab, lambda lg: gr.Tab(label=t("tab_about", lg)))]
+
+        def switch_language(choice: str) -> list[Any]:
+            lg = normalize_lang(choice)
+            return [fn(lg) for _, fn in relabel]
+
+        selector.change(switch_language, inputs=[selector], outputs=[c for c, _ in relabel],
+                        api_visibility="private")
+    return blocks
+
+
+def mount_ui(app: FastAPI) -> None:
+    """Mount the UI at /ui on `app` (its state must hold manager and settings)."""
+    gr.mount_gradio_app(app, build_ui(app), path=UI_PATH, theme=THEME, css=CSS,
+                        footer_links=["gradio"], run_history=False, show_error=False)
+
+
+__all__ = ["UI_PATH", "build_ui", "mount_ui"]
