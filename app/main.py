@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from app.api.errors import install_error_handlers
 from app.api.limits import BodyLimitMiddleware
-from app.api.routes import arena, chat, generate, health, openai_compat
+from app.api.routes import arena, chat, export, generate, health, openai_compat
 from app.crud import KeyCache
 from app.services.arena import Arena
 from app.services.ratelimit import RateLimiter
@@ -53,12 +53,13 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.state.vote_limiter = RateLimiter(settings.votes_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (health, generate, openai_compat, chat, arena):
+    for module in (health, generate, openai_compat, chat, arena, export):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/ui")
 
-    mount_ui(app)
+    if settings.ui_enabled:
+        mount_ui(app)
     return app

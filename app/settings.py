@@ -19,6 +19,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    ui_enabled: bool = Field(True, description="mount the Gradio UI at /ui")
     auth_enabled: bool = Field(True, description="require Bearer API keys on /v1/*")
     # Arena
     arena_balance: float = Field(1.0, ge=0, description="how strongly under-voted pairs are preferred")
