@@ -28,9 +28,12 @@ def load_battle_rows(battles: Path | None) -> pd.DataFrame:
         return read_battles(battles)
     from app.settings import get_settings
     from arena.records import voted_battle_rows
+    from db.migrate import upgrade
     from db.session import session_scope
 
-    with session_scope(get_settings().database_url) as session:
+    url = get_settings().database_url
+    upgrade(url)
+    with session_scope(url) as session:
         rows = list(voted_battle_rows(session=session))
     if not rows:
         raise ValueError("the database has no votes yet; give a battles file with --battles FILE")

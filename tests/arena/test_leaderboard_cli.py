@@ -92,9 +92,16 @@ def test_errors_exit_non_zero_with_an_actionable_message(app, battles_file, args
     assert message in result.output
 
 
-def test_missing_battles_option_says_what_to_give(app):
-    result = runner.invoke(app, ["leaderboard"])
-    assert result.exit_code != 0 and "--battles FILE" in result.output
+def test_empty_database_says_what_to_give(app, tmp_path, monkeypatch):
+    from app.settings import get_settings
+
+    monkeypatch.setenv("KAZARENA_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["leaderboard"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code != 0 and "no votes yet" in result.output and "--battles FILE" in result.output
 
 
 def test_registered_in_the_kazarena_app():
