@@ -25,3 +25,6 @@ _leaderboard.register(app)
 from app.cli import index as _index  # noqa: E402
 
 _index.register(app)
+from app.cli import export as _export  # noqa: E402
+
+_export.register(app)
