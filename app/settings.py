@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     # Arena
     arena_balance: float = Field(1.0, ge=0, description="how strongly under-voted pairs are preferred")
     gold_rate: float = Field(0.05, ge=0, le=1, description="share of task battles that are gold controls")
+    overlap_rate: float = Field(0.1, ge=0, le=1, description="share of task battles sent to another annotator too")
+    overlap_annotators: int = Field(3, ge=2, description="at most this many annotators see the same answers")
     arena_max_turns: int = Field(5, ge=1)
     max_comment_chars: int = 2000
     battles_per_minute: int = Field(10, ge=1, description="per annotator and per IP")

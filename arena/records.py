@@ -28,7 +28,9 @@ def voted_battle_rows(*, session: Session, include_banned: bool = False, include
         query = query.where(Battle.flagged.is_(False))
     for vote, battle, banned in session.execute(query.execution_options(yield_per=chunk_size)):
         yield {
-            "battle_id": battle.id, "question_id": battle.id,
+            # copies sent to more annotators share their original's id: the unit of inter-annotator agreement
+            "battle_id": battle.id,
+            "question_id": battle.task_id.removeprefix("overlap:") if (battle.task_id or "").startswith("overlap:") else battle.id,
             "model_a": battle.model_a, "model_b": battle.model_b,
             "winner": vote.winner, "winner_content": vote.winner_content,
             "winner_language": vote.winner_language, "winner_overall": vote.winner_overall or vote.winner,

@@ -122,6 +122,8 @@ def open_battle(arena: Arena, *, annotator_id: int, mode: str, prompt: str | Non
         messages, topic, task_id = [{"role": "user", "content": prompt}], None, None
     elif mode == "continuation":
         pool = _load_ift()
+        if arena.rng.random() < s.overlap_rate and (copy := _overlap_copy(arena, annotator_id)) is not None:
+            return copy
         if pool and arena.rng.random() < s.gold_rate:
             gold = make_gold_item(pool, int(arena.rng.integers(len(pool))), arena.rng)
             messages = [{"role": "user", "content": TASK_TEMPLATE.format(question=gold.prompt)}]
@@ -158,8 +160,9 @@ async def _side_stream(arena: Arena, battle: Battle, side: str, queue: "asyncio.
     name = getattr(battle, f"model_{side}")
     convo = getattr(battle, f"conversation_{side}")
     try:
-        if battle.gold:
-            text = battle.events[0]["good" if side == "a" else "bad"]
+        replay = _replayed_answers(battle)
+        if replay is not None:
+            text = replay[side]
             for i in range(0, len(text), 40):  # same rhythm as a model, so gold looks like any battle
                 await queue.put((side, text[i:i + 40], None))
                 await asyncio.sleep(0)
@@ -244,7 +247,7 @@ async def _store_turn(arena: Arena, battle: Battle, texts: dict[str, list[str]],
     battle.turn += 1
     battle.state = "error" if failed else "ready"
     battle.timings = {**battle.timings, "answers_done": datetime.now(UTC).timestamp()}
-    leaks = {side: identity_leaks(a) for side, a in answers.items() if not battle.gold}
+    leaks = {side: identity_leaks(a) for side, a in answers.items() if _replayed_answers(battle) is None}
     if any(leaks.values()):
         battle.identity_leak = True
         battle.events = [*battle.events, {"type": "identity_leak", "turn": battle.turn, **{s: w for s, w in leaks.items() if w}}]
@@ -254,6 +257,49 @@ async def _store_turn(arena: Arena, battle: Battle, texts: dict[str, list[str]],
             db.merge(battle)
 
     await asyncio.shield(asyncio.to_thread(write))  # a client that leaves must not lose the turn
+
+
+def _replayed_answers(battle: Battle) -> dict[str, str] | None:
+    """Answers known in advance: gold controls, and copies of a battle for a second annotator."""
+    for event in battle.events:
+        if event.get("type") == "gold":
+            return {"a": event["good"], "b": event["bad"]}
+        if event.get("type") == "overlap":
+            return {"a": event["a"], "b": event["b"]}
+    return None
+
+
+def _overlap_copy(arena: Arena, annotator_id: int) -> Battle | None:
+    """Send an already voted continuation battle to one more annotator (for inter-annotator agreement).
+
+    The copy shows the same answers (left/right drawn afresh) and points at its original.
+    """
+    with session_scope(arena.url) as db:
+        originals = db.scalars(
+            select(Battle).where(Battle.state == "voted", Battle.mode == "continuation", Battle.gold.is_(False),
+                                 Battle.annotator_id != annotator_id, Battle.turn == 1)
+            .order_by(Battle.created_at.desc()).limit(50)).all()
+        copies: dict[str, set[int | None]] = {}
+        for row in db.scalars(select(Battle).where(Battle.task_id.like("overlap:%"))):
+            copies.setdefault(row.task_id.removeprefix("overlap:"), set()).add(row.annotator_id)
+        candidates = [b for b in originals if not b.task_id or not b.task_id.startswith("overlap:")]
+        candidates = [b for b in candidates if annotator_id not in copies.get(b.id, set())
+                      and len(copies.get(b.id, ())) + 1 < arena.settings.overlap_annotators]
+        if not candidates:
+            return None
+        orig = candidates[int(arena.rng.integers(len(candidates)))]
+        copy = Battle(mode="continuation", annotator_id=annotator_id, model_a=orig.model_a, model_b=orig.model_b,
+                      position="a" if arena.rng.integers(2) else "b", sampling_prob=orig.sampling_prob,
+                      conversation_a=orig.conversation_a[:-1], conversation_b=orig.conversation_b[:-1],
+                      params_a=orig.params_a, params_b=orig.params_b, revision_a=orig.revision_a,
+                      revision_b=orig.revision_b, topic=orig.topic, task_id=f"overlap:{orig.id}", state="open",
+                      timings={"opened": datetime.now(UTC).timestamp()},
+                      events=[{"type": "overlap", "of": orig.id, "a": orig.conversation_a[-1]["content"],
+                               "b": orig.conversation_b[-1]["content"]}])
+        db.execute(update(Battle).where(Battle.annotator_id == annotator_id, Battle.state.in_(("open", "ready")))
+                   .values(state="abandoned"))
+        db.add(copy)
+    return copy
 
 
 def add_turn(arena: Arena, *, battle: Battle, prompt: str) -> Battle:
