@@ -1,8 +1,9 @@
 """`kazarena agreement`: chance-corrected agreement between two sets of labels.
 
-Today the labels come from two JSONL files (``{"id": ..., "label": "A"|"B"|"tie"}``);
-the database mode (judge vs people) plugs in as another loader returning
-``LabelPairs``, and everything after loading stays the same.
+File mode: two JSONL files (``{"id": ..., "label": "A"|"B"|"tie"}``), joined on id.
+Database mode (no label files): the LLM judge's verdicts against people's votes on
+the same battles, per dimension and per topic, with the bias table and rank
+agreement (``eval.judge.agreement`` builds the report, ``render_db_report`` prints it).
 """
 
 import json
@@ -15,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.settings import get_settings
 from arena.agreement import LabelFileError, LabelPairs, PairAgreement, load_label_pairs, pair_agreement
 
 
@@ -116,6 +118,127 @@ def render_table(report: dict[str, Any], console: Console) -> None:
     console.print(matrix)
 
 
+def _judge_description(model: str) -> str:
+    """Name the judge; the endpoint is not stored with verdicts, only the model name."""
+    from app.cli.judge import judge_config
+
+    try:
+        config = judge_config(get_settings())
+    except ValueError:
+        config = None
+    if config is not None and config.model == model:
+        return config.describe()
+    if model == "gpt-4o" or (model.startswith("gpt-4o-") and "mini" not in model):
+        return model
+    return f"{model} (not GPT-4o: its verdicts are not comparable with GPT-4o's)"
+
+
+def build_db_report(
+    *,
+    judge_model: str | None,
+    dimensions: list[str],
+    self_model: str | None,
+    judge_weight: float,
+    rounds: int,
+    seed: int,
+    level: float,
+) -> dict[str, Any]:
+    """Judge vs people from the database of ``KAZARENA_DATABASE_URL``; ValueError when there is nothing to compare."""
+    from arena.records import voted_battle_rows
+    from db.session import session_scope
+    from eval.judge.agreement import judge_human_report
+    from eval.judge.store import battles_by_id, judge_models, verdict_rows
+
+    with session_scope(get_settings().database_url) as session:
+        models = judge_models(session)
+        if judge_model is None:
+            if not models:
+                raise ValueError("the database has no judge verdicts yet; run `kazarena judge --from-db` first")
+            if len(models) > 1:
+                raise ValueError(f"verdicts from several judges ({', '.join(models)}); pick one with --judge-model")
+            judge_model = models[0]
+        elif judge_model not in models:
+            raise ValueError(f"no verdicts from judge {judge_model!r}; judges in the database: {', '.join(models) or 'none'}")
+        verdicts = verdict_rows(session, judge_model)
+        votes = list(voted_battle_rows(session=session))
+        battles = battles_by_id(session, {str(v["battle_id"]) for v in verdicts})
+    report = judge_human_report(
+        votes, verdicts, battles, judge=_judge_description(judge_model), dimensions=dimensions,
+        self_model=self_model, judge_weight=judge_weight, rounds=rounds, seed=seed, level=level,
+    )
+    report["judge_model"] = judge_model
+    report["n_votes"] = len(votes)
+    return report
+
+
+def _ci(x: dict[str, Any]) -> str:
+    return f"{_fmt(x['kappa'])} [{_fmt(x['ci_low'])}, {_fmt(x['ci_high'])}]"
+
+
+def render_db_report(report: dict[str, Any], console: Console) -> None:
+    """Tables for the judge-vs-people report: kappa with CIs, confusion, bias, ratings."""
+    console.print(f"Judge: {report['judge']}")
+    for dimension, section in report["dimensions"].items():
+        console.rule(f"dimension: {dimension}")
+        if section.get("n_judged", 0) == 0 or "overall" not in section:
+            console.print(section.get("note", "nothing to report"))
+            if section.get("n_judged", 0) == 0:
+                continue
+        rate = section["inconsistency_rate"]
+        console.print(
+            f"{section['n_judged']} battles judged, {section['n_invalid']} invalid, {section['n_inconsistent']} "
+            f"inconsistent ({'n/a' if rate is None else f'{rate:.1%}'} of those with two verdicts); "
+            f"{section['n_votes_matched']} human votes on them."
+        )
+        if "overall" in section:
+            table = Table(title=f"Judge vs people, {dimension}: Cohen's kappa (95% bootstrap CI)")
+            for column in ("scope", "scale", "n", "kappa [CI]", "raw agreement", "weighted lin/quad"):
+                table.add_column(column, justify="left" if column in ("scope", "scale") else "right")
+            scopes = [("all topics", section["overall"])] + [(f"topic {t}", x) for t, x in section["by_topic"].items()]
+            for scope, both in scopes:
+                for scale in ("three_class", "ties_excluded"):
+                    x = both[scale]
+                    if x.get("kappa", "missing") == "missing":
+                        table.add_row(scope, scale.replace("_", " "), str(x["n"]), x.get("note", ""), "", "")
+                        continue
+                    table.add_row(scope, scale.replace("_", " "), str(x["n"]), _ci(x), f"{x['raw_agreement']:.3f}",
+                                  f"{_fmt(x['weighted_kappa_linear'])} / {_fmt(x['weighted_kappa_quadratic'])}")
+            console.print(table)
+            confusion = section["overall"]["three_class"]["confusion"]
+            matrix = Table(title="Confusion matrix (rows: judge, columns: people)")
+            matrix.add_column("judge \\ people")
+            for label in confusion["labels"]:
+                matrix.add_column(label, justify="right")
+            for label, row in zip(confusion["labels"], confusion["matrix"], strict=True):
+                matrix.add_row(label, *(str(v) for v in row))
+            console.print(matrix)
+        bias = Table(title="Judge bias (share of decisive verdicts; exact binomial test against 1/2)")
+        for column in ("bias", "favours", "share [95% CI]", "decisive", "ties", "p", "people's share"):
+            bias.add_column(column, justify="left" if column in ("bias", "favours") else "right")
+        for b in section["bias"]:
+            share = "n/a" if b["share"] is None else f"{b['share']:.2f} [{b['ci_low']:.2f}, {b['ci_high']:.2f}]"
+            ref = b.get("reference_share")
+            bias.add_row(b["name"], b["preferred"], share, str(b["n_decisive"]), str(b["n_ties"]),
+                         "n/a" if b["p_value"] is None else f"{b['p_value']:.3g}", "n/a" if ref is None else f"{ref:.2f}")
+        console.print(bias)
+        ratings = section["ratings"]
+        if "note" in ratings:
+            console.print(ratings["note"])
+            continue
+        rank = ratings["rank"]
+        if "kendall_tau" in rank:
+            console.print(f"Rank agreement, people vs judge ({rank['n_models']} models): Kendall tau "
+                          f"{_fmt(rank['kendall_tau'])}, Spearman rho {_fmt(rank['spearman_rho'])}.")
+        else:
+            console.print(f"Rank agreement: {rank['note']}")
+        board = Table(title=f"Bradley-Terry ratings: people, judge, composite (judge weight {ratings['judge_weight']:g})")
+        for column in ("model", "people", "judge", "composite"):
+            board.add_column(column, justify="left" if column == "model" else "right")
+        for m in sorted(ratings["composite"], key=lambda m: -ratings["composite"][m]):
+            board.add_row(m, *(f"{ratings[k][m]:.0f}" if m in ratings[k] else "-" for k in ("human", "judge", "composite")))
+        console.print(board)
+
+
 def agreement(
     labels_a: Annotated[
         Path | None,
@@ -136,13 +259,46 @@ def agreement(
     level: Annotated[
         float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level of the CI.")
     ] = 0.95,
+    judge_model: Annotated[
+        str | None, typer.Option("--judge-model", help="Database mode: whose verdicts (default: the only judge).")
+    ] = None,
+    dimension: Annotated[
+        str, typer.Option("--dimension", help="Database mode: content, language or both.")
+    ] = "both",
+    self_model: Annotated[
+        str | None,
+        typer.Option("--self-model", help="Database mode: the contestant that is the judge's own model (self-preference)."),
+    ] = None,
+    judge_weight: Annotated[
+        float, typer.Option("--judge-weight", min=0.0, help="Database mode: weight of a judge verdict in the composite ratings.")
+    ] = 1.0,
 ) -> None:
-    """Cohen's kappa (with bootstrap CI), raw agreement, weighted kappa and the confusion matrix."""
+    """Cohen's kappa (with bootstrap CI), raw agreement, weighted kappa and the confusion matrix.
+
+    With --labels-a/--labels-b: between two label files. Without them: the LLM judge's
+    verdicts against people's votes in the database, per dimension and topic, with the
+    judge's bias table and people-vs-judge rank agreement.
+    """
+    if labels_a is None and labels_b is None:
+        if dimension not in ("content", "language", "both"):
+            typer.echo(f"error: unknown --dimension {dimension!r}; choose content, language or both", err=True)
+            raise typer.Exit(2)
+        try:
+            db_report = build_db_report(
+                judge_model=judge_model,
+                dimensions=["content", "language"] if dimension == "both" else [dimension],
+                self_model=self_model, judge_weight=judge_weight, rounds=rounds, seed=seed, level=level,
+            )
+        except ValueError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
+        if output is OutputFormat.json:
+            typer.echo(json.dumps(db_report, ensure_ascii=False))
+        else:
+            render_db_report(db_report, Console())
+        return
     if labels_a is None or labels_b is None:
-        typer.echo(
-            "error: give both --labels-a and --labels-b (the database mode is not available yet)",
-            err=True,
-        )
+        typer.echo("error: give both --labels-a and --labels-b (or neither, for the database mode)", err=True)
         raise typer.Exit(2)
     try:
         pairs = load_label_pairs(labels_a, labels_b)

@@ -28,3 +28,9 @@ _index.register(app)
 from app.cli import export as _export  # noqa: E402
 
 _export.register(app)
+from app.cli import judge as _judge  # noqa: E402
+
+_judge.register(app)
+from app.cli import data as _data  # noqa: E402
+
+_data.register(app)
