@@ -12,13 +12,19 @@ import gradio as gr
 from fastapi import FastAPI
 
 from app.ui.about import build_about_tab
+from app.ui.arena import build_arena_tab
 from app.ui.chat import build_chat_tab
 from app.ui.i18n import DEFAULT_LANG, LANG_CHOICES, normalize_lang, t
+from app.ui.leaderboard import build_leaderboard_tab
 
 UI_PATH = "/ui"
 CSS = """
 #egov-note { border-left: 4px solid #d97706; padding: 0.4rem 0.8rem; background: rgba(217, 119, 6, 0.08); }
 #chat-notice:empty { display: none; }
+#arena-notice:has(.prose:empty), #admin-notice:has(.prose:empty) { display: none; }
+#arena-notice { border-left: 4px solid #2563eb; padding: 0.4rem 0.8rem; background: rgba(37, 99, 235, 0.08); }
+#arena-left .top-panel, #arena-right .top-panel { display: none; }  /* clearing one side would confuse */
+#arena-reveal { border-left: 4px solid #16a34a; padding: 0.4rem 0.8rem; background: rgba(22, 163, 74, 0.08); }
 """
 # System fonts only: nothing is fetched from a font CDN (the app may run offline).
 THEME = gr.themes.Soft(font=["system-ui", "Segoe UI", "Roboto", "sans-serif"], font_mono=["monospace"])
@@ -41,11 +47,17 @@ def build_ui(app: FastAPI) -> gr.Blocks:
         relabel += [(header, lambda lg: gr.Markdown(_header(lg))),
                     (selector, lambda lg: gr.Radio(label=t("ui_language", lg)))]
         with gr.Tabs():
+            with gr.Tab(t("tab_arena", lang), id="arena", elem_id="tab-arena") as arena_tab:
+                relabel += build_arena_tab(app, lang)
             with gr.Tab(t("tab_chat", lang), id="chat", elem_id="tab-chat") as chat_tab:
                 relabel += build_chat_tab(app, lang)
+            with gr.Tab(t("tab_leaderboard", lang), id="leaderboard", elem_id="tab-leaderboard") as board_tab:
+                relabel += build_leaderboard_tab(app, lang)
             with gr.Tab(t("tab_about", lang), id="about", elem_id="tab-about") as about_tab:
                 relabel += build_about_tab(list(app.state.manager.contestants.values()), lang)
-        relabel += [(chat_tab, lambda lg: gr.Tab(label=t("tab_chat", lg))),
+        relabel += [(arena_tab, lambda lg: gr.Tab(label=t("tab_arena", lg))),
+                    (chat_tab, lambda lg: gr.Tab(label=t("tab_chat", lg))),
+                    (board_tab, lambda lg: gr.Tab(label=t("tab_leaderboard", lg))),
                     (about_tab, lambda lg: gr.Tab(label=t("tab_about", lg)))]
 
         def switch_language(choice: str) -> list[Any]:

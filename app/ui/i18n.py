@@ -6,6 +6,8 @@ so a key added in Kazakh only still shows something sensible.
 
 from typing import Literal
 
+from app.ui.i18n_arena import ARENA_STRINGS
+
 Lang = Literal["kk", "ru", "en"]
 LANGS: tuple[Lang, ...] = ("kk", "ru", "en")
 DEFAULT_LANG: Lang = "kk"
@@ -159,6 +161,7 @@ STRINGS: dict[str, dict[str, str]] = {
               "and for research. So please do not enter personal data.",
     },
 }
+STRINGS |= ARENA_STRINGS  # the Arena and Leaderboard tabs keep their strings in their own file
 
 
 def t(key: str, lang: str, **values: object) -> str:

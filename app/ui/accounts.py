@@ -1,0 +1,183 @@
+"""The Arena tab's account panel: register with consent, log in and out, expired sessions.
+
+The session token lives only in the browser session's `gr.State`; every
+handler that acts for the annotator checks it again with the service
+(`annotator_for_token`), so an expired or banned session is asked to log in.
+"""
+
+import asyncio
+import html
+import re
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from app.services import accounts, consent
+from app.settings import Settings
+from app.ui.i18n import STRINGS, normalize_lang, t
+from db.models import Annotator
+from db.session import session_scope
+
+Out = dict[Any, Any]
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def plain_markdown(text: str) -> str:
+    """Text shown exactly as typed inside Markdown: HTML is escaped (shown, never run), Markdown too."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def refusal(code: str, message: str, lg: str, settings: Settings) -> str:
+    """A service's refusal (AccountError / ArenaError code) in the UI language; its own text if unknown."""
+    key = f"err_{code}"
+    if key not in STRINGS:
+        return message
+    limit = {"prompt_too_long": settings.max_prompt_chars, "invalid_prompt": settings.max_prompt_chars,
+             "too_many_turns": settings.arena_max_turns, "comment_too_long": settings.max_comment_chars}.get(code, "")
+    reason = message.split(": ", 1)[1] if ": " in message else message  # "this account is suspended: <reason>"
+    return t(key, lg, limit=limit, reason=plain_markdown(reason))
+
+
+def new_state() -> dict[str, Any]:
+    """Per-browser-session state: who is logged in, the current battle and its ballot key."""
+    return {"token": None, "annotator_id": None, "username": None, "role": None, "battle": None, "key": None}
+
+
+def proficiency_choices(lg: str) -> list[tuple[str, str]]:
+    return [(t("prof_native", lg), "native"), ("C1–C2", "C1-C2"), ("B1–B2", "B1-B2"), ("A1–A2", "A1-A2")]
+
+
+def script_choices(lg: str) -> list[tuple[str, str]]:
+    return [(t("script_cyrillic", lg), "cyrillic"), (t("script_latin", lg), "latin")]
+
+
+class AccountPanel:
+    """Login and registration forms; the Arena tab shows its play area once someone is logged in."""
+
+    play_box: Any = None  # set by the Arena tab before wiring
+    admin_box: Any = None
+
+    def __init__(self, app: FastAPI, lang: str) -> None:
+        self.settings: Settings = app.state.settings
+        self.state = gr.State(new_state())
+        self.ui_lang = gr.State(lang)  # kept in step with the language selector by mount_ui
+        with gr.Column(elem_id="arena-login-box") as self.login_box:
+            self.login_heading = gr.Markdown(f"### {t('login_heading', lang)}")
+            with gr.Row(equal_height=True):
+                self.username = gr.Textbox(label=t("username", lang), max_lines=1, elem_id="login-username")
+                self.password = gr.Textbox(label=t("password", lang), type="password", max_lines=1,
+                                           elem_id="login-password")
+                self.login_btn = gr.Button(t("login_btn", lang), variant="primary", scale=0, min_width=140,
+                                           elem_id="login-submit")
+            with gr.Accordion(t("register_heading", lang), open=False, elem_id="register-box") as self.reg_box:
+                with gr.Row():
+                    self.reg_username = gr.Textbox(label=t("username", lang), max_lines=1, elem_id="reg-username")
+                    self.reg_password = gr.Textbox(label=t("password", lang), type="password", max_lines=1,
+                                                   elem_id="reg-password")
+                with gr.Row():
+                    self.proficiency = gr.Radio(proficiency_choices(lang), label=t("proficiency", lang),
+                                                elem_id="reg-proficiency")
+                    self.script = gr.Radio(script_choices(lang), value="cyrillic", label=t("script", lang),
+                                           elem_id="reg-script")
+                with gr.Row():
+                    self.education = gr.Textbox(label=t("education", lang), max_lines=1, elem_id="reg-education")
+                    self.region = gr.Textbox(label=t("region", lang), max_lines=1, elem_id="reg-region")
+                self.notice_text = gr.Markdown(consent.notice(lang)["text"], elem_id="reg-consent-text")
+                with gr.Row():
+                    self.consent = gr.Checkbox(label=t("consent_accept", lang), elem_id="reg-consent")
+                    self.age = gr.Checkbox(label=t("age_confirm", lang), elem_id="reg-age")
+                self.register_btn = gr.Button(t("register_btn", lang), elem_id="reg-submit")
+        with gr.Row(visible=False, equal_height=True, elem_id="arena-user-box") as self.user_box:
+            self.user_md = gr.Markdown("", elem_id="arena-user")
+            self.logout_btn = gr.Button(t("logout_btn", lang), scale=0, min_width=120, elem_id="logout")
+        self.notice = gr.Markdown("", elem_id="arena-notice")
+
+    # ------------------------------------------------------------ handlers
+    def whoami(self, state: dict[str, Any]) -> Annotator | None:
+        """The annotator of the state's session, or None when it expired, was ended or banned."""
+        if not state.get("token"):
+            return None
+        with session_scope(self.settings.database_url) as s:
+            who = accounts.annotator_for_token(session=s, token=state["token"])
+        return None if who is None or who.banned else who
+
+    def session_outputs(self) -> list[Any]:
+        return [self.login_box, self.user_box, self.user_md, self.play_box, self.admin_box, self.password]
+
+    def show(self, state: dict[str, Any], lg: str) -> Out:
+        """What a logged-in (or logged-out) person sees."""
+        logged_in = bool(state.get("token"))
+        name = t("logged_in_as", lg, name=plain_markdown(state["username"])) if logged_in else ""
+        return {self.state: state, self.login_box: gr.update(visible=not logged_in),
+                self.user_box: gr.update(visible=logged_in), self.user_md: name,
+                self.play_box: gr.update(visible=logged_in), self.password: "",
+                self.admin_box: gr.update(visible=logged_in and state.get("role") == "admin")}
+
+    def expired(self, lg: str) -> Out:
+        return {**self.show(new_state(), normalize_lang(lg)), self.notice: t("session_expired", normalize_lang(lg))}
+
+    def _register(self, reg: accounts.Registration) -> None:
+        with session_scope(self.settings.database_url) as s:
+            accounts.register(session=s, reg=reg)
+
+    async def register(self, username: str, password: str, proficiency: str | None, education: str, region: str,
+                       script: str | None, accepted: bool, age_ok: bool, lg: str) -> Out:
+        """Register with the notice shown on the page; the person then logs in."""
+        lg = normalize_lang(lg)
+        reg = accounts.Registration(username=(username or "").strip(), password=password or "",
+                                    proficiency=proficiency or "", education=education or "", region=region or "",
+                                    script=script or "", consent=bool(accepted), age_confirmed=bool(age_ok),
+                                    consent_version=accounts.CONSENT_VERSION)
+        try:
+            await asyncio.to_thread(self._register, reg)
+        except accounts.AccountError as exc:
+            return {self.notice: refusal(exc.code, str(exc), lg, self.settings)}
+        return {self.notice: t("registered", lg, name=plain_markdown(reg.username)), self.username: reg.username,
+                self.reg_password: "", self.password: ""}
+
+    def _login(self, username: str, password: str) -> dict[str, Any]:
+        with session_scope(self.settings.database_url) as s:
+            row, token = accounts.login(session=s, username=username, password=password,
+                                        ttl_hours=self.settings.session_ttl_hours)
+            return {**new_state(), "token": token, "annotator_id": row.id, "username": row.username, "role": row.role}
+
+    async def login(self, username: str, password: str, lg: str) -> Out:
+        lg = normalize_lang(lg)
+        try:
+            state = await asyncio.to_thread(self._login, (username or "").strip(), password or "")
+        except accounts.AccountError as exc:
+            return {self.notice: refusal(exc.code, str(exc), lg, self.settings), self.password: ""}
+        return {**self.show(state, lg), self.notice: ""}
+
+    def _logout(self, token: str) -> None:
+        with session_scope(self.settings.database_url) as s:
+            accounts.logout(session=s, token=token)
+
+    async def logout(self, state: dict[str, Any], lg: str) -> Out:
+        lg = normalize_lang(lg)
+        if state.get("token"):
+            await asyncio.to_thread(self._logout, state["token"])
+        return {**self.show(new_state(), lg), self.notice: t("logged_out", lg)}
+
+    def relabel(self) -> list[tuple[Any, Any]]:
+        return [
+            (self.ui_lang, lambda lg: lg),
+            (self.notice, lambda lg: gr.Markdown("")),  # a notice in the old language would confuse
+            (self.login_heading, lambda lg: gr.Markdown(f"### {t('login_heading', lg)}")),
+            (self.username, lambda lg: gr.Textbox(label=t("username", lg))),
+            (self.password, lambda lg: gr.Textbox(label=t("password", lg))),
+            (self.login_btn, lambda lg: gr.Button(t("login_btn", lg))),
+            (self.reg_box, lambda lg: gr.Accordion(label=t("register_heading", lg))),
+            (self.reg_username, lambda lg: gr.Textbox(label=t("username", lg))),
+            (self.reg_password, lambda lg: gr.Textbox(label=t("password", lg))),
+            (self.proficiency, lambda lg: gr.Radio(choices=proficiency_choices(lg), label=t("proficiency", lg))),
+            (self.script, lambda lg: gr.Radio(choices=script_choices(lg), label=t("script", lg))),
+            (self.education, lambda lg: gr.Textbox(label=t("education", lg))),
+            (self.region, lambda lg: gr.Textbox(label=t("region", lg))),
+            (self.notice_text, lambda lg: gr.Markdown(consent.notice(lg)["text"])),
+            (self.consent, lambda lg: gr.Checkbox(label=t("consent_accept", lg))),
+            (self.age, lambda lg: gr.Checkbox(label=t("age_confirm", lg))),
+            (self.register_btn, lambda lg: gr.Button(t("register_btn", lg))),
+            (self.logout_btn, lambda lg: gr.Button(t("logout_btn", lg))),
+        ]

@@ -1,0 +1,308 @@
+"""Arena tab: compare two anonymous answers, streamed side by side, and vote on them.
+
+Model A is always the left answer and Model B the right one. The handlers call
+the same services as /api/arena (open_battle, run_turn, add_turn, cast_vote)
+and the same rate limiters. Per-user state (session token, current battle,
+the ballot's idempotency key) lives in a `gr.State`; logging in and
+registering are in app/ui/accounts.py, moderation in app/ui/admin.py.
+"""
+
+import asyncio
+import logging
+import math
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from app.services import accounts, arena, votes
+from app.services.arena import ArenaError
+from app.ui.accounts import AccountPanel, plain_markdown, refusal
+from app.ui.admin import AdminPanel
+from app.ui.i18n import normalize_lang, t
+from db.models import Battle
+from db.session import session_scope
+
+log = logging.getLogger(__name__)
+ARENA_CONCURRENCY = 64  # battle streams at once per app; the model servers batch them
+VOTE_CONCURRENCY = 16
+Out = dict[Any, Any]
+
+
+def vote_choices(lg: str) -> list[tuple[str, str]]:
+    return [(t("choice_left", lg), "left"), (t("choice_tie", lg), "tie"), (t("choice_right", lg), "right")]
+
+
+def needs_overall(content: str | None, language: str | None) -> bool:
+    """The Basque protocol: an overall choice decides when the dimensions disagree and neither is a tie."""
+    return bool(content and language) and content != language and "tie" not in (content, language)
+
+
+def _ip(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
+
+
+class ArenaTab:
+    """Builds the tab's components in the current Blocks context and wires its events."""
+
+    def __init__(self, app: FastAPI, lang: str) -> None:
+        self.app, self.arena, self.settings = app, app.state.arena, app.state.settings
+        self.intro = gr.Markdown(t("arena_intro", lang), elem_id="arena-intro")
+        self.account = AccountPanel(app, lang)
+        self.state, self.ui_lang = self.account.state, self.account.ui_lang
+        with gr.Column(visible=False, elem_id="arena-play") as self.play_box:
+            with gr.Row():
+                self.mode = gr.Radio(self._modes(lang), value="prompt", label=t("mode", lang), scale=1,
+                                     elem_id="arena-mode")
+                self.prompt = gr.Textbox(label=t("prompt", lang), placeholder=t("prompt_placeholder", lang),
+                                         lines=2, scale=3, elem_id="arena-prompt")
+            self.start_btn = gr.Button(t("start_btn", lang), variant="primary", elem_id="arena-start")
+            with gr.Row(equal_height=True):
+                self.left = gr.Chatbot(label=t("model_a", lang), height=380, elem_id="arena-left",
+                                       feedback_options=None, buttons=["copy"])
+                self.right = gr.Chatbot(label=t("model_b", lang), height=380, elem_id="arena-right",
+                                        feedback_options=None, buttons=["copy"])
+            self.status = gr.Markdown("", elem_id="arena-status")
+            with gr.Row(visible=False, elem_id="arena-more-row") as self.more_row:
+                self.more = gr.Textbox(label=t("more_turn", lang), lines=1, scale=5, elem_id="arena-more")
+                self.more_btn = gr.Button(t("more_turn_btn", lang), scale=1, elem_id="arena-more-send")
+            with gr.Group(elem_id="arena-vote") as self.vote_box:
+                self.vote_heading = gr.Markdown(f"### {t('vote_heading', lang)}")
+                with gr.Row():
+                    self.content = gr.Radio(vote_choices(lang), label=t("content_q", lang), elem_id="vote-content")
+                    self.language = gr.Radio(vote_choices(lang), label=t("language_q", lang), elem_id="vote-language")
+                self.overall = gr.Radio(vote_choices(lang), label=t("overall_q", lang), visible=False,
+                                        elem_id="vote-overall")
+                self.both_bad = gr.Checkbox(label=t("both_bad", lang), elem_id="vote-both-bad")
+                self.comment = gr.Textbox(label=t("comment", lang), lines=2, elem_id="vote-comment")
+                self.vote_btn = gr.Button(t("vote_btn", lang), variant="primary", interactive=False,
+                                          elem_id="vote-submit")
+            self.reveal = gr.Markdown("", visible=False, elem_id="arena-reveal")
+            self.new_round_btn = gr.Button(t("new_round_btn", lang), visible=False, elem_id="arena-new-round")
+        self.admin = AdminPanel(app, lang, self.state, self.ui_lang)
+        self.account.play_box, self.account.admin_box = self.play_box, self.admin.box
+        self._wire()
+
+    @staticmethod
+    def _modes(lg: str) -> list[tuple[str, str]]:
+        return [(t("mode_prompt", lg), "prompt"), (t("mode_continuation", lg), "continuation")]
+
+    # ------------------------------------------------------------ a round
+    def _refused(self, exc: ArenaError, lg: str) -> str:
+        return refusal(exc.code, exc.message, lg, self.settings)
+
+    async def start(self, mode: str, prompt: str, state: dict[str, Any], lg: str,
+                    request: gr.Request | None = None) -> AsyncIterator[Out]:
+        """Open a battle and stream both answers; the vote opens only when both are complete."""
+        lg = normalize_lang(lg)
+        who = await asyncio.to_thread(self.account.whoami, state)
+        if who is None:
+            yield self.account.expired(lg)
+            return
+        wait = self.app.state.battle_limiter.check(f"a:{who.id}", f"ip:{_ip(request)}")
+        if wait:
+            yield {self.account.notice: t("rate_limited", lg, seconds=math.ceil(wait))}
+            return
+        try:
+            battle = await asyncio.to_thread(arena.open_battle, self.arena, annotator_id=who.id, mode=mode,
+                                             prompt=prompt if mode == "prompt" else None)
+        except ArenaError as exc:
+            yield {self.account.notice: self._refused(exc, lg)}
+            return
+        state = {**state, "battle": {"id": battle.id, "mode": mode, "state": "open"}, "key": uuid.uuid4().hex}
+        yield {**self._reset_vote(), self.prompt: ""}
+        async for out in self._stream(battle, state, [], [], lg):
+            yield out
+
+    async def more_turn(self, prompt: str, state: dict[str, Any], left: list[Any], right: list[Any], lg: str,
+                        request: gr.Request | None = None) -> AsyncIterator[Out]:
+        """Another user turn in the same battle, before the vote (prompt mode only)."""
+        lg = normalize_lang(lg)
+        who = await asyncio.to_thread(self.account.whoami, state)
+        if who is None:
+            yield self.account.expired(lg)
+            return
+        wait = self.app.state.battle_limiter.check(f"a:{who.id}", f"ip:{_ip(request)}")
+        if wait:
+            yield {self.account.notice: t("rate_limited", lg, seconds=math.ceil(wait))}
+            return
+        try:
+            battle = await asyncio.to_thread(self._add_turn, who.id, (state.get("battle") or {}).get("id"), prompt)
+        except ArenaError as exc:
+            yield {self.account.notice: self._refused(exc, lg)}
+            return
+        yield {self.more: ""}
+        async for out in self._stream(battle, state, list(left or []), list(right or []), lg):
+            yield out
+
+    def _add_turn(self, annotator_id: int, battle_id: str | None, prompt: str) -> Battle:
+        with session_scope(self.settings.database_url) as s:
+            battle = s.get(Battle, battle_id) if battle_id else None
+            if battle is None or battle.annotator_id != annotator_id:
+                raise ArenaError(404, "battle_not_found", "no such battle among yours")
+            s.expunge(battle)
+        return arena.add_turn(self.arena, battle=battle, prompt=prompt or "")
+
+    async def _stream(self, battle: Battle, state: dict[str, Any], left: list[Any], right: list[Any],
+                      lg: str) -> AsyncIterator[Out]:
+        question = {"role": "user", "content": plain_markdown(battle.conversation_a[-1]["content"])}
+        sides = {"left": [*left, question, {"role": "assistant", "content": ""}],
+                 "right": [*right, question, {"role": "assistant", "content": ""}]}
+        texts = {"left": "", "right": ""}
+        yield {self.state: state, self.left: sides["left"], self.right: sides["right"],
+               self.vote_btn: gr.update(interactive=False), self.more_row: gr.update(visible=False),
+               self.start_btn: gr.update(interactive=False), self.status: t("answers_streaming", lg),
+               self.account.notice: ""}
+        final = "error"
+        async for event in arena.run_turn(self.arena, battle):
+            if "state" in event:
+                final = event["state"]
+                continue
+            side = event["side"]
+            if "delta" in event:
+                texts[side] += event["delta"]
+                sides[side][-1] = {"role": "assistant", "content": texts[side]}
+            elif event.get("restart"):  # the service replaced a failed model: its answer starts over
+                texts[side] = ""
+                sides[side][-1] = {"role": "assistant", "content": ""}
+            elif "error" in event:
+                sides[side][-1] = {"role": "assistant", "content": f"{texts[side]}\n\n*{t('model_failed', lg)}*".strip()}
+            else:
+                continue
+            yield {self.left: sides["left"], self.right: sides["right"]}
+        ready = final == "ready"
+        state = {**state, "battle": {**state["battle"], "state": final}}
+        yield {self.state: state, self.left: sides["left"], self.right: sides["right"],
+               self.vote_btn: gr.update(interactive=ready),
+               self.more_row: gr.update(visible=ready and state["battle"]["mode"] == "prompt"),
+               self.start_btn: gr.update(interactive=True),
+               self.status: t("answers_ready" if ready else "answers_failed", lg)}
+
+    # ------------------------------------------------------------ the vote
+    def _labels(self) -> dict[str, str]:
+        labels = {m.name: m.label() for m in self.app.state.manager.config.models}
+        labels |= {spec.name: spec.label() for spec in self.app.state.manager.contestants.values()}
+        return labels | {arena.GOLD_GOOD: "control answer (reference)", arena.GOLD_BAD: "control answer (corrupted)"}
+
+    def _cast(self, token: str, battle_id: str, ballot: votes.Ballot) -> dict[str, Any] | None:
+        """The vote through the same service as the REST API; None when the session is gone."""
+        with session_scope(self.settings.database_url) as s:
+            who = accounts.annotator_for_token(session=s, token=token)
+            if who is None or who.banned:
+                return None
+            return votes.cast_vote(session=s, annotator=who, battle_id=battle_id, ballot=ballot,
+                                   max_comment=self.settings.max_comment_chars, labels=self._labels())
+
+    async def vote(self, content: str | None, language: str | None, overall: str | None, both_bad: bool,
+                   comment: str, state: dict[str, Any], lg: str, request: gr.Request | None = None) -> Out:
+        """Record the vote (once, whatever the clicks) and reveal the two models."""
+        lg = normalize_lang(lg)
+        battle = state.get("battle")
+        if not battle or not state.get("token"):
+            return {self.account.notice: t("err_battle_not_found", lg)}
+        if both_bad:  # "both are bad" is a verdict of its own; unanswered dimensions count as ties
+            content, language = content or "tie", language or "tie"
+        if not (content and language):
+            return {self.account.notice: t("choose_both", lg)}
+        if needs_overall(content, language) and not both_bad and not overall:
+            return {self.account.notice: t("err_overall_required", lg), self.overall: gr.update(visible=True)}
+        wait = self.app.state.vote_limiter.check(f"a:{state['annotator_id']}", f"ip:{_ip(request)}")
+        if wait:
+            return {self.account.notice: t("rate_limited", lg, seconds=math.ceil(wait))}
+        ballot = votes.Ballot(content, language, overall if needs_overall(content, language) else None,
+                              bool(both_bad), comment or None, state["key"])
+        try:
+            reveal = await asyncio.to_thread(self._cast, state["token"], battle["id"], ballot)
+        except ArenaError as exc:
+            return {self.account.notice: self._refused(exc, lg)}
+        if reveal is None:
+            return self.account.expired(lg)
+        text = t("reveal", lg, left=plain_markdown(f"{reveal['left']['label']} ({reveal['left']['model']})"),
+                 right=plain_markdown(f"{reveal['right']['label']} ({reveal['right']['model']})"))
+        if (comment or "").strip():
+            text += f"\n\n**{t('your_comment', lg)}:** {plain_markdown(comment.strip())}"
+        return {self.state: {**state, "battle": {**battle, "state": "voted"}}, self.account.notice: "",
+                self.vote_box: gr.update(visible=False), self.more_row: gr.update(visible=False),
+                self.reveal: gr.update(value=text, visible=True), self.new_round_btn: gr.update(visible=True),
+                self.status: ""}
+
+    def _reset_vote(self) -> Out:
+        return {self.content: None, self.language: None, self.overall: gr.update(value=None, visible=False),
+                self.both_bad: False, self.comment: "", self.vote_btn: gr.update(interactive=False),
+                self.vote_box: gr.update(visible=True), self.reveal: gr.update(value="", visible=False),
+                self.new_round_btn: gr.update(visible=False)}
+
+    def new_round(self, state: dict[str, Any]) -> Out:
+        """Clear the answers and the ballot; the next battle gets a fresh idempotency key."""
+        return {**self._reset_vote(), self.state: {**state, "battle": None, "key": None}, self.left: [],
+                self.right: [], self.more_row: gr.update(visible=False), self.status: "",
+                self.account.notice: "", self.start_btn: gr.update(interactive=True)}
+
+    # ------------------------------------------------------------ wiring
+    def _wire(self) -> None:
+        acc = self.account
+        session = [self.state, acc.notice, *acc.session_outputs()]
+        gr.on([acc.login_btn.click, acc.password.submit], acc.login, inputs=[acc.username, acc.password, self.ui_lang],
+              outputs=session, api_visibility="private").then(
+            self.admin.listing, inputs=[self.state, self.ui_lang], outputs=[self.admin.table, self.admin.notice],
+            api_visibility="private")
+        acc.register_btn.click(acc.register, inputs=[acc.reg_username, acc.reg_password, acc.proficiency,
+                                                     acc.education, acc.region, acc.script, acc.consent, acc.age,
+                                                     self.ui_lang],
+                               outputs=[acc.notice, acc.username, acc.reg_password, acc.password],
+                               api_visibility="private")
+        base = [self.state, acc.notice, *acc.session_outputs()]
+        stream_out = [*base, self.left, self.right, self.status, self.vote_btn, self.more_row, self.start_btn,
+                      self.prompt, self.more, self.content, self.language, self.overall, self.both_bad,
+                      self.comment, self.vote_box, self.reveal, self.new_round_btn]
+        gr.on([self.start_btn.click, self.prompt.submit], self.start,
+              inputs=[self.mode, self.prompt, self.state, self.ui_lang], outputs=stream_out,
+              concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
+        gr.on([self.more_btn.click, self.more.submit], self.more_turn,
+              inputs=[self.more, self.state, self.left, self.right, self.ui_lang], outputs=stream_out,
+              concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
+        self.vote_btn.click(self.vote, inputs=[self.content, self.language, self.overall, self.both_bad,
+                                               self.comment, self.state, self.ui_lang],
+                            outputs=stream_out, concurrency_limit=VOTE_CONCURRENCY, api_visibility="private")
+        self.new_round_btn.click(self.new_round, inputs=[self.state], outputs=stream_out, api_visibility="private")
+        acc.logout_btn.click(acc.logout, inputs=[self.state, self.ui_lang], outputs=session,
+                             api_visibility="private").then(
+            lambda st: {k: v for k, v in self.new_round(st).items() if k is not acc.notice},  # keep "logged out"
+            inputs=[self.state], outputs=stream_out, api_visibility="private")
+        self.ui_lang.change(lambda st, lg: acc.show(st, normalize_lang(lg))[acc.user_md], inputs=[self.state, self.ui_lang],
+                            outputs=[acc.user_md], api_visibility="private", queue=False)
+        gr.on([self.content.change, self.language.change],
+              lambda c, lg: gr.update(visible=needs_overall(c, lg)), inputs=[self.content, self.language],
+              outputs=[self.overall], api_visibility="private", queue=False)
+        self.mode.change(lambda m: gr.update(visible=m == "prompt"), inputs=[self.mode], outputs=[self.prompt],
+                         api_visibility="private", queue=False)
+
+    def relabel(self) -> list[tuple[Any, Any]]:
+        pairs: list[tuple[Any, Any]] = [
+            (self.intro, lambda lg: gr.Markdown(t("arena_intro", lg))),
+            (self.mode, lambda lg: gr.Radio(choices=self._modes(lg), label=t("mode", lg))),
+            (self.prompt, lambda lg: gr.Textbox(label=t("prompt", lg), placeholder=t("prompt_placeholder", lg))),
+            (self.start_btn, lambda lg: gr.Button(t("start_btn", lg))),
+            (self.left, lambda lg: gr.Chatbot(label=t("model_a", lg))),
+            (self.right, lambda lg: gr.Chatbot(label=t("model_b", lg))),
+            (self.status, lambda lg: gr.Markdown("")),
+            (self.more, lambda lg: gr.Textbox(label=t("more_turn", lg))),
+            (self.more_btn, lambda lg: gr.Button(t("more_turn_btn", lg))),
+            (self.vote_heading, lambda lg: gr.Markdown(f"### {t('vote_heading', lg)}")),
+            (self.content, lambda lg: gr.Radio(choices=vote_choices(lg), label=t("content_q", lg))),
+            (self.language, lambda lg: gr.Radio(choices=vote_choices(lg), label=t("language_q", lg))),
+            (self.overall, lambda lg: gr.Radio(choices=vote_choices(lg), label=t("overall_q", lg))),
+            (self.both_bad, lambda lg: gr.Checkbox(label=t("both_bad", lg))),
+            (self.comment, lambda lg: gr.Textbox(label=t("comment", lg))),
+            (self.vote_btn, lambda lg: gr.Button(t("vote_btn", lg))),
+            (self.new_round_btn, lambda lg: gr.Button(t("new_round_btn", lg))),
+        ]
+        return [*self.account.relabel(), *pairs, *self.admin.relabel()]
+
+
+def build_arena_tab(app: FastAPI, lang: str) -> list[tuple[Any, Any]]:
+    """Render the tab inside the current gr.Tab; return (component, relabel(lang)) pairs."""
+    return ArenaTab(app, lang).relabel()

@@ -1,0 +1,196 @@
+"""Leaderboard tab: Bradley-Terry ratings with intervals, the rating/heatmap chart, filters.
+
+Recomputed only when asked (Refresh), from the voted battles of annotators who
+are not banned (arena.records); the fit is cached by the hash of the battles
+that enter it, so a Refresh with no new votes costs a database read and a hash.
+With "leave out flagged annotators", annotators with an open quality flag
+(arena.quality; not cleared by an admin) and battles flagged one by one are left out.
+"""
+
+import io
+import math
+import tempfile
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+from fastapi import FastAPI
+from PIL import Image
+
+from app.ui.admin import cleared_flags, quality_flags
+from app.ui.i18n import normalize_lang, t
+from arena.battles import DIMENSIONS, NoBattlesError, prepare_battles, topics
+from arena.quality import annotators_to_exclude
+from arena.ratings.leaderboard import Leaderboard, build_leaderboard, data_hash
+from arena.ratings.plot import plot_leaderboard
+from arena.records import voted_battle_rows
+from db.session import session_scope
+
+ROUNDS, SEED = 1000, 0  # bootstrap rounds for the intervals; fixed seed: the same data gives the same table
+CACHE_SIZE = 32
+COLUMNS = ("lb_col_rank", "lb_col_model", "lb_col_rating", "lb_col_ci", "lb_col_votes", "lb_col_wlt")
+Outputs = tuple[Any, Any, Any, Any, Any]
+
+
+def _num(x: float, digits: int = 0) -> str:
+    return f"{x:.{digits}f}" if math.isfinite(x) else "∞" if x > 0 else "−∞" if x < 0 else "—"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def board_frame(board: Leaderboard, labels: dict[str, str], lg: str) -> pd.DataFrame:
+    """The table shown: provisional models carry a '*'."""
+    rows = []
+    for r in board.rows:
+        label = labels.get(r.model, r.model)
+        name = label if label == r.model else f"{label} ({r.model})"
+        rows.append([r.rank_ub, name + (" *" if r.provisional else ""), _num(r.rating),
+                     f"{_num(r.ci_low)} – {_num(r.ci_high)}", r.votes, f"{r.wins} / {r.losses} / {r.ties}"])
+    return pd.DataFrame(rows, columns=[t(c, lg) for c in COLUMNS])
+
+
+def summary_markdown(board: Leaderboard, excluded: int, lg: str) -> str:
+    h = board.header
+    parts = [t("lb_summary", lg, battles=h.n_battles, models=h.n_models, method=h.method, level=f"{h.ci_level:.0%}",
+               anchor=h.anchor, hash=h.data_hash)]
+    if any(r.provisional for r in board.rows):
+        parts.append(t("lb_provisional_note", lg, n=h.min_votes))
+    if excluded:
+        parts.append(t("lb_excluded", lg, n=excluded))
+    parts += [f"⚠️ {w}" for w in h.warnings]
+    return "\n\n".join(parts)
+
+
+def two_models_markdown(board: Leaderboard, lg: str) -> str:
+    """With exactly two models: win rate (Wilson), sign test and Elo gap; '' otherwise."""
+    s = board.two_models
+    if s is None:
+        return ""
+    no_ties, half = s.win_rate_without_ties, s.win_rate_ties_half
+    return f"### {t('lb_two_heading', lg)}\n\n" + t(
+        "lb_two_body", lg, a=s.model_a, b=s.model_b,
+        rate=_pct(no_ties.estimate) if no_ties else "—", low=_pct(no_ties.low) if no_ties else "—",
+        high=_pct(no_ties.high) if no_ties else "—", rate_half=_pct(half.estimate), low_half=_pct(half.low),
+        high_half=_pct(half.high), p=f"{s.sign_test_p:.3g}", gap=_num(s.elo_gap), gap_low=_num(s.elo_gap_low),
+        gap_high=_num(s.elo_gap_high))
+
+
+def chart(board: Leaderboard) -> Image.Image:
+    """arena.ratings.plot's figure (ratings with CI whiskers beside the win-rate heatmap) as an image."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = plot_leaderboard(board, Path(tmp) / "leaderboard.png")
+        return Image.open(io.BytesIO(path.read_bytes()))
+
+
+class LeaderboardCache:
+    """Fitted boards and their charts by (data hash, dimension, topic); shared by all users, bounded."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size, self.items = size, OrderedDict[tuple[str, str, str | None], tuple[Leaderboard, Image.Image]]()
+        self.lock = threading.Lock()
+        self.fits = 0  # how many boards were really computed (tests check the cache with it)
+
+    def get(self, key: tuple[str, str, str | None], table: Any) -> tuple[Leaderboard, Image.Image]:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        board = build_leaderboard(table, rounds=ROUNDS, seed=SEED)
+        value = (board, chart(board))
+        with self.lock:
+            self.fits += 1
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+class LeaderboardTab:
+    def __init__(self, app: FastAPI, lang: str) -> None:
+        self.app, self.url = app, app.state.settings.database_url
+        self.cache = LeaderboardCache()
+        self.intro = gr.Markdown(t("lb_intro", lang), elem_id="lb-intro")
+        with gr.Row(equal_height=True):
+            self.dimension = gr.Radio(self._dimensions(lang), value="overall", label=t("lb_dimension", lang),
+                                      elem_id="lb-dimension")
+            self.topic = gr.Dropdown([(t("lb_all_topics", lang), "")], value="", label=t("lb_topic", lang),
+                                     elem_id="lb-topic")
+            self.exclude = gr.Checkbox(value=True, label=t("lb_exclude_flagged", lang), elem_id="lb-exclude")
+            self.refresh_btn = gr.Button(t("lb_refresh", lang), variant="primary", scale=0, min_width=140,
+                                         elem_id="lb-refresh")
+        self.summary = gr.Markdown("", elem_id="lb-summary")
+        self.table = gr.Dataframe(headers=[t(c, lang) for c in COLUMNS], interactive=False, visible=False,
+                                  label=t("lb_table", lang), elem_id="lb-table")
+        self.two = gr.Markdown("", elem_id="lb-two")
+        self.chart = gr.Image(type="pil", interactive=False, visible=False, label=t("lb_chart", lang),
+                              elem_id="lb-chart", buttons=["download"])
+        self.shown = gr.State(False)  # redraw on a language switch only once the board was shown
+        self.ui_lang = gr.State(lang)
+        inputs = [self.dimension, self.topic, self.exclude, self.ui_lang]
+        outputs = [self.summary, self.table, self.two, self.chart, self.topic]
+        self.refresh_btn.click(self.refresh, inputs=inputs, outputs=outputs, api_visibility="private").then(
+            lambda: True, outputs=[self.shown], api_visibility="private", queue=False)
+        self.ui_lang.change(self.redraw, inputs=[self.shown, *inputs], outputs=outputs, api_visibility="private")
+
+    @staticmethod
+    def _dimensions(lg: str) -> list[tuple[str, str]]:
+        return [(t(f"dim_{d}", lg), d) for d in DIMENSIONS]
+
+    def _labels(self) -> dict[str, str]:
+        manager = self.app.state.manager
+        labels = {m.name: m.label() for m in manager.config.models}
+        return labels | {spec.name: spec.label() for spec in manager.contestants.values()}
+
+    def refresh(self, dimension: str, topic: str | None, exclude_flagged: bool, lg: str) -> Outputs:
+        """Read the votes, fit (or take from the cache) and render: summary, table, two-model text, chart, topics."""
+        lg = normalize_lang(lg)
+        with session_scope(self.url) as s:
+            rows = list(voted_battle_rows(session=s))
+            quality_rows = list(voted_battle_rows(session=s, include_gold=True)) if exclude_flagged and rows else []
+        topic_choices = [(t("lb_all_topics", lg), ""), *[(x, x) for x in (topics(rows) if rows else [])]]
+        topic = topic if topic in {v for _, v in topic_choices} else ""
+        topic_update = gr.update(choices=topic_choices, value=topic)
+        hidden = gr.update(visible=False)
+        if not rows:
+            return t("lb_no_votes", lg), hidden, "", hidden, topic_update
+        excluded: frozenset[str] = frozenset()
+        if exclude_flagged:
+            flags = [f for fs in quality_flags(quality_rows).values() for f in fs]
+            excluded = annotators_to_exclude(flags, cleared=cleared_flags(self.app))
+        try:
+            table = prepare_battles(rows, dimension=dimension or "overall", topic=topic or None,
+                                    exclude_annotators=excluded, exclude_flagged=exclude_flagged, drop_invalid=True)
+        except NoBattlesError:
+            return t("lb_no_selection", lg), hidden, "", hidden, topic_update
+        board, image = self.cache.get((data_hash(table), table.dimension, table.topic), table)
+        return (summary_markdown(board, len(excluded), lg),
+                gr.update(value=board_frame(board, self._labels(), lg), headers=[t(c, lg) for c in COLUMNS],
+                          visible=True),
+                two_models_markdown(board, lg), gr.update(value=image, visible=True), topic_update)
+
+    def redraw(self, shown: bool, dimension: str, topic: str | None, exclude_flagged: bool, lg: str) -> Outputs:
+        if not shown:
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        return self.refresh(dimension, topic, exclude_flagged, lg)
+
+    def relabel(self) -> list[tuple[Any, Any]]:
+        return [
+            (self.ui_lang, lambda lg: lg),
+            (self.intro, lambda lg: gr.Markdown(t("lb_intro", lg))),
+            (self.dimension, lambda lg: gr.Radio(choices=self._dimensions(lg), label=t("lb_dimension", lg))),
+            (self.topic, lambda lg: gr.Dropdown(label=t("lb_topic", lg))),
+            (self.exclude, lambda lg: gr.Checkbox(label=t("lb_exclude_flagged", lg))),
+            (self.refresh_btn, lambda lg: gr.Button(t("lb_refresh", lg))),
+            (self.table, lambda lg: gr.Dataframe(label=t("lb_table", lg))),
+            (self.chart, lambda lg: gr.Image(label=t("lb_chart", lg))),
+        ]
+
+
+def build_leaderboard_tab(app: FastAPI, lang: str) -> list[tuple[Any, Any]]:
+    """Render the tab inside the current gr.Tab; return (component, relabel(lang)) pairs."""
+    return LeaderboardTab(app, lang).relabel()

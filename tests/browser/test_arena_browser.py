@@ -1,0 +1,191 @@
+"""An annotator and an admin in a real browser (Debian Chromium via Playwright) against the live app, with
+two small contestants on the real vLLM server: register, log in, a streamed battle, a refused early vote,
+the vote and the reveal, a new round, a ban, and the leaderboard after Refresh.
+
+Screenshots of every step go to test-artifacts/browser/arena-*.png for the test report.
+"""
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from sqlalchemy import select
+
+from app.settings import PROJECT_ROOT
+from app.ui.i18n import t
+from db.models import Annotator, Battle, Vote
+from db.session import session_scope
+from tests.ui.arena_helpers import small_arena
+from tests.utils.arena import annotator
+from tests.utils.servers import AppServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.vllm]
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PROMPT = "<b>Астана</b> туралы бір сөйлем жаз."
+COMMENT = "<script>alert(1)</script> Екеуі де қысқа"
+PASSWORD = "құпия-сөз-123"  # the factories' password, also used for the registration here
+
+# Records (left text, right text) at every change of either answer, to see both grow at the same time.
+WATCH_ANSWERS = """() => {
+  window.__pairs = [];
+  const last = (id) => { const b = document.querySelectorAll(`#${id} [data-testid="bot"]`);
+                         return b.length ? b[b.length - 1].innerText : ""; };
+  const watch = () => window.__pairs.push([last("arena-left"), last("arena-right")]);
+  for (const id of ["arena-left", "arena-right"])
+    new MutationObserver(watch).observe(document.getElementById(id), {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@pytest.fixture(scope="module")
+def live(vllm, tmp_path_factory):
+    db = f"sqlite:///{tmp_path_factory.mktemp('arena-browser') / 'kazarena.db'}"
+    with small_arena(vllm, db, max_tokens=16) as app, AppServer(app) as server:
+        server.db = db
+        yield server
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"arena-{name}.png"), full_page=True)
+
+
+def _radio(page: Page, elem_id: str, label: str) -> None:
+    page.locator(f"#{elem_id}").get_by_text(label, exact=True).click()
+
+
+def _one(db: str, model, **where):  # noqa: ANN001, ANN202
+    with session_scope(db) as s:
+        return s.scalars(select(model).filter_by(**where)).first()
+
+
+def _log_in(page: Page, username: str) -> None:
+    page.fill("#login-username input", username)
+    page.fill("#login-password input", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#arena-user")).to_contain_text(username, timeout=30_000)
+
+
+def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leaderboard(live):
+    spammer, _ = annotator(live.db, "spammer")
+    annotator(live.db, "boss", role="admin")
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="en-US")
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(f"{live.url}/ui/", wait_until="load")
+
+            # 1. the Arena tab opens first, in Kazakh, asking to log in or register
+            tabs = page.locator("button[role=tab]")
+            expect(tabs).to_have_text([t(k, "kk") for k in ("tab_arena", "tab_chat", "tab_leaderboard", "tab_about")],
+                                      timeout=30_000)
+            expect(page.locator("#login-submit")).to_have_text(t("login_btn", "kk"))
+            expect(page.locator("#arena-play")).to_be_hidden()
+            _shot(page, "01-login-or-register")
+
+            # 2. registration shows the consent notice and needs both boxes ticked
+            page.get_by_text(t("register_heading", "kk")).click()
+            expect(page.locator("#reg-consent-text")).to_contain_text("CC BY 4.0")
+            page.fill("#reg-username input", "aigerim")
+            page.fill("#reg-password input", PASSWORD)
+            _radio(page, "reg-proficiency", t("prof_native", "kk"))
+            page.fill("#reg-region input", "Алматы")
+            page.click("#reg-submit")
+            expect(page.locator("#arena-notice")).to_have_text(t("err_consent_required", "kk"), timeout=30_000)
+            page.locator("#reg-consent input").check()
+            page.locator("#reg-age input").check()
+            page.click("#reg-submit")
+            expect(page.locator("#arena-notice")).to_contain_text(t("registered", "kk", name="aigerim"), timeout=30_000)
+            _shot(page, "02-registered")
+
+            # 3. log in: the play area appears
+            page.fill("#login-password input", PASSWORD)  # the username was filled in by the registration
+            page.click("#login-submit")
+            expect(page.locator("#arena-user")).to_contain_text("aigerim", timeout=30_000)
+            expect(page.locator("#arena-play")).to_be_visible()
+            expect(page.locator("#admin-box")).to_be_hidden()
+            _shot(page, "03-logged-in")
+
+            # 4. a battle: both answers stream side by side; voting stays closed until both are complete
+            page.evaluate(WATCH_ANSWERS)
+            page.fill("#arena-prompt textarea", PROMPT)
+            page.click("#arena-start")
+            expect(page.locator("#arena-status")).to_have_text(t("answers_streaming", "kk"), timeout=30_000)
+            expect(page.locator("#vote-submit")).to_be_disabled()
+            page.locator("#vote-content").get_by_text(t("choice_left", "kk"), exact=True).click()
+            page.locator("#vote-submit").click(force=True)  # an early click on the closed button does nothing
+            expect(page.locator('#arena-left [data-testid="user"]')).to_have_text(PROMPT)  # the HTML shown as text
+            _shot(page, "04-streaming")
+            expect(page.locator("#arena-status")).to_have_text(t("answers_ready", "kk"), timeout=120_000)
+            expect(page.locator("#vote-submit")).to_be_enabled()
+            assert _one(live.db, Vote) is None
+            left = page.locator('#arena-left [data-testid="bot"]').last.inner_text()
+            right = page.locator('#arena-right [data-testid="bot"]').last.inner_text()
+            pairs = page.evaluate("window.__pairs")
+            assert left.strip() and right.strip()
+            assert any(0 < len(a) < len(left) and b for a, b in pairs) or any(0 < len(b) < len(right) and a for a, b in pairs), pairs
+            expect(page.locator("#arena-more-row")).to_be_visible()  # prompt mode may continue before the vote
+            _shot(page, "05-answers-complete")
+
+            # 5. content and language disagree, so the overall choice appears; vote with a script in the comment
+            _radio(page, "vote-language", t("choice_right", "kk"))
+            expect(page.locator("#vote-overall")).to_be_visible()
+            _radio(page, "vote-overall", t("choice_left", "kk"))
+            page.fill("#vote-comment textarea", COMMENT)
+            page.click("#vote-submit")
+            reveal = page.locator("#arena-reveal")
+            expect(reveal).to_contain_text("kk-short", timeout=30_000)
+            expect(reveal).to_contain_text("kk-polite")
+            expect(reveal).to_contain_text(COMMENT)  # shown as text, never run
+            assert dialogs == []
+            battle = _one(live.db, Battle, state="voted")
+            vote = _one(live.db, Vote, battle_id=battle.id)
+            assert vote.comment == COMMENT and vote.decided_by == "overall"
+            assert vote.winner == ("model_a" if battle.position == "a" else "model_b")  # "left" won overall
+            shown_left = battle.model_a if battle.position == "a" else battle.model_b
+            expect(reveal).to_contain_text(f"({shown_left}). ")
+            expect(page.locator("#arena-vote")).to_be_hidden()
+            _shot(page, "06-vote-revealed")
+
+            # 6. a new round: empty answers, a closed ballot
+            page.click("#arena-new-round")
+            expect(page.locator('#arena-left [data-testid="bot"]')).to_have_count(0)
+            expect(page.locator("#vote-submit")).to_be_disabled()
+            expect(page.locator("#arena-reveal")).to_be_hidden()
+            _shot(page, "07-new-round")
+
+            # 7. an admin logs in, sees the annotators, and bans one with a reason
+            page.click("#logout")
+            expect(page.locator("#arena-notice")).to_have_text(t("logged_out", "kk"), timeout=30_000)
+            _log_in(page, "boss")
+            admin = page.locator("#admin-box")
+            expect(admin).to_be_visible()
+            expect(page.locator("#admin-table")).to_contain_text("aigerim", timeout=30_000)
+            page.fill("#admin-id input", str(spammer))
+            page.fill("#admin-reason input", "жарнама жібереді")
+            page.click("#admin-ban")
+            expect(page.locator("#admin-notice")).to_have_text(t("admin_done", "kk", id=spammer), timeout=30_000)
+            expect(page.locator("#admin-table")).to_contain_text("иә: жарнама жібереді")
+            assert _one(live.db, Annotator, username="spammer").banned
+            _shot(page, "08-admin-ban")
+
+            # 8. the leaderboard shows the two voted models after Refresh, with the head-to-head summary
+            tabs.filter(has_text=t("tab_leaderboard", "kk")).click()
+            page.click("#lb-refresh")
+            table = page.locator("#lb-table")
+            expect(table).to_contain_text("Qwen2.5-Coder-0.5B, brief · 0.5B · instruct (kk-short)", timeout=60_000)
+            expect(table).to_contain_text("Qwen2.5-Coder-0.5B, polite · 0.5B · instruct (kk-polite)")
+            expect(page.locator("#lb-two")).to_contain_text(t("lb_two_heading", "kk"))
+            expect(page.locator("#lb-chart img")).to_be_visible()
+            _shot(page, "09-leaderboard")
+
+            # 9. the whole interface switches to English, the leaderboard included
+            page.locator("#ui-language").get_by_text("English").click()
+            expect(tabs).to_have_text(["Arena", "Chat", "Leaderboard", "About"])
+            expect(page.locator("#lb-refresh")).to_have_text(t("lb_refresh", "en"))
+            expect(table).to_contain_text(t("lb_col_rating", "en"), timeout=30_000)
+            _shot(page, "10-leaderboard-english")
+        finally:
+            browser.close()

@@ -1,0 +1,142 @@
+"""The Leaderboard tab on a real SQLite database with votes cast through the vote service: the table,
+the two-model summary (checked against formulas written out here), filters, flags, bans and the cache."""
+
+import math
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+from app.services import accounts
+from app.ui.admin import cleared_flags
+from app.ui.i18n import t
+from app.ui.leaderboard import LeaderboardTab
+from db.session import session_scope
+from tests.ui.arena_helpers import cast, offline_app
+from tests.utils.arena import annotator
+
+Z95 = 1.959963984540054
+
+
+def wilson(successes: float, n: float) -> tuple[float, float]:
+    """The Wilson score interval, written out from Wilson (1927) for the test."""
+    p = successes / n
+    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 / (1 + Z95**2 / n) * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n))
+    return centre - half, centre + half
+
+
+@pytest.fixture
+def board(sqlite_url):
+    app = offline_app(sqlite_url)
+    with gr.Blocks():
+        tab = LeaderboardTab(app, "kk")
+    return SimpleNamespace(app=app, tab=tab, url=sqlite_url)
+
+
+def _refresh(board, lang="en", dimension="overall", topic="", exclude=True):
+    summary, table, two, chart, topics = board.tab.refresh(dimension, topic, exclude, lang)
+    return SimpleNamespace(summary=summary, table=table, two=two, chart=chart, topics=topics)
+
+
+def _wlt(shown, model: str) -> str:
+    frame = shown.table["value"]
+    names = frame[t("lb_col_model", "en")].str.removesuffix(" *")
+    row = frame[(names == model) | names.str.endswith(f"({model})")]
+    assert len(row) == 1, frame
+    return row.iloc[0][t("lb_col_wlt", "en")]
+
+
+def _vote_many(url, who, n, **vote):
+    for _ in range(n):
+        cast(url, who, **vote)
+
+
+def test_no_votes_yet_gives_a_friendly_message_and_no_table(board):
+    for lang in ("kk", "ru", "en"):
+        shown = _refresh(board, lang)
+        assert shown.summary == t("lb_no_votes", lang) and shown.table["visible"] is False
+        assert shown.chart["visible"] is False and shown.two == ""
+        assert shown.topics["choices"] == [(t("lb_all_topics", lang), "")]
+
+
+def test_two_models_table_and_head_to_head_summary_match_the_formulas(board):
+    me, _ = annotator(board.url)
+    _vote_many(board.url, me, 7, content="left")  # position a: left is m1
+    _vote_many(board.url, me, 3, content="right")
+    _vote_many(board.url, me, 2, content="tie")
+    shown = _refresh(board)
+    frame = shown.table["value"]
+    assert shown.table["visible"] and list(frame.columns) == [t(c, "en") for c in
+                                                               ("lb_col_rank", "lb_col_model", "lb_col_rating",
+                                                                "lb_col_ci", "lb_col_votes", "lb_col_wlt")]
+    assert list(frame[t("lb_col_model", "en")]) == ["Model One · 0.5B · instruct (m1) *", "Model Two · 270M · base (m2) *"]
+    assert _wlt(shown, "m1") == "7 / 3 / 2" and _wlt(shown, "m2") == "3 / 7 / 2"
+    assert list(frame[t("lb_col_votes", "en")]) == [12, 12]
+    ratings = [float(x) for x in frame[t("lb_col_rating", "en")]]
+    assert ratings[0] > 1000 > ratings[1] and abs(sum(ratings) / 2 - 1000) <= 0.5  # centred on 1000
+    assert t("lb_provisional_note", "en", n=30) in shown.summary and "**12** battles, **2** models" in shown.summary
+    # head to head: m1 won 7 of 10 decisive battles, 8 of 12 with ties as half
+    low, high = wilson(7, 10)
+    low_half, high_half = wilson(8, 12)
+    sign_p = 2 * sum(math.comb(10, k) for k in range(7, 11)) / 2**10  # = 0.34375
+    gap = 400 * math.log10((8 / 12) / (4 / 12))
+    assert shown.two == f"### {t('lb_two_heading', 'en')}\n\n" + t(
+        "lb_two_body", "en", a="m1", b="m2", rate="70.0%", low=f"{100 * low:.1f}%", high=f"{100 * high:.1f}%",
+        rate_half="66.7%", low_half=f"{100 * low_half:.1f}%", high_half=f"{100 * high_half:.1f}%",
+        p=f"{sign_p:.3g}", gap=f"{gap:.0f}", gap_low=f"{400 * math.log10(low_half / (1 - low_half)):.0f}",
+        gap_high=f"{400 * math.log10(high_half / (1 - high_half)):.0f}")
+    width, height = shown.chart["value"].size
+    assert shown.chart["visible"] and width > 600 and height > 300
+
+
+def test_dimensions_topics_and_three_models(board):
+    me, _ = annotator(board.url)
+    # content says m1, language says m2, overall decides for m1
+    _vote_many(board.url, me, 4, content="left", language="right", overall="left", topic="pension")
+    _vote_many(board.url, me, 2, content="left", language="left", model_b="m3", topic="id-card")
+    assert _wlt(_refresh(board, dimension="content"), "m1") == "6 / 0 / 0"
+    assert _wlt(_refresh(board, dimension="language"), "m1") == "2 / 4 / 0"
+    overall = _refresh(board, dimension="overall")
+    assert _wlt(overall, "m1") == "6 / 0 / 0" and _wlt(overall, "m3") == "0 / 2 / 0"
+    assert overall.two == ""  # three models: no head-to-head summary
+    assert overall.topics["choices"] == [(t("lb_all_topics", "en"), ""), ("id-card", "id-card"), ("pension", "pension")]
+    pension = _refresh(board, dimension="language", topic="pension")
+    assert _wlt(pension, "m2") == "4 / 0 / 0" and len(pension.table["value"]) == 2 and pension.topics["value"] == "pension"
+    assert "m3" not in pension.table["value"].to_string()
+    gone = _refresh(board, topic="no-such-topic")  # a topic that disappeared falls back to all topics
+    assert gone.topics["value"] == "" and len(gone.table["value"]) == 3
+
+
+def test_flagged_annotators_can_be_left_out_and_cleared_and_banned_ones_never_count(board):
+    honest, _ = annotator(board.url)
+    biased, _ = annotator(board.url)
+    _vote_many(board.url, honest, 7, content="left")  # m1 wins
+    _vote_many(board.url, honest, 3, content="right")
+    # always the left answer, whichever model it is: a side-bias flag, and no preference between the models
+    _vote_many(board.url, biased, 10, content="left", position="b")
+    _vote_many(board.url, biased, 10, content="left", position="a")
+    assert _wlt(_refresh(board, exclude=True), "m1") == "7 / 3 / 0"
+    shown = _refresh(board, exclude=True)
+    assert t("lb_excluded", "en", n=1) in shown.summary
+    assert _wlt(_refresh(board, exclude=False), "m1") == "17 / 13 / 0"
+    cleared_flags(board.app).add(str(biased))  # an admin cleared the flag
+    assert _wlt(_refresh(board, exclude=True), "m1") == "17 / 13 / 0"
+    with session_scope(board.url) as s:
+        accounts.set_ban(session=s, annotator_id=biased, banned=True, reason="always left")
+    assert _wlt(_refresh(board, exclude=False), "m1") == "7 / 3 / 0"
+
+
+def test_refresh_is_cached_by_the_hash_of_the_battles(board):
+    me, _ = annotator(board.url)
+    _vote_many(board.url, me, 3, content="left")
+    first = _refresh(board)
+    assert board.tab.cache.fits == 1
+    again = _refresh(board, "kk")  # same battles, another language: no new fit, same numbers
+    assert board.tab.cache.fits == 1
+    assert list(again.table["value"].iloc[:, 2]) == list(first.table["value"].iloc[:, 2])
+    assert again.table["value"].columns[0] == t("lb_col_rank", "kk")
+    cast(board.url, me, content="right")
+    assert _wlt(_refresh(board), "m1") == "3 / 1 / 0" and board.tab.cache.fits == 2
+    _refresh(board, dimension="content")  # another dimension is another board
+    assert board.tab.cache.fits == 3
