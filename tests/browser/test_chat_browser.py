@@ -79,10 +79,11 @@ def test_citizen_asks_in_kazakh_rates_the_answer_and_switches_to_english(live):
             page = browser.new_page(viewport={"width": 1280, "height": 1100}, locale="en-US")
             page.goto(f"{live.url}/ui/", wait_until="load")
 
-            # 1. the interface opens in Kazakh, with the egov.kz note
+            # 1. the interface opens in Kazakh; the Chat tab (second, after the Arena) has the egov.kz note
+            page.locator("button[role=tab]", has_text=t("tab_chat", "kk")).click(timeout=30_000)
             expect(page.locator("#chat-send")).to_have_text(t("send", "kk"), timeout=30_000)
             expect(page.locator("#egov-note")).to_contain_text("egov.kz")
-            expect(page.locator("button[role=tab]").first).to_have_text(t("tab_chat", "kk"))
+            expect(page.locator("button[role=tab]").nth(1)).to_have_text(t("tab_chat", "kk"))
             expect(page.get_by_text(t("input", "kk"), exact=True)).to_be_visible()
             _shot(page, "01-kazakh-ui")
 
@@ -124,7 +125,8 @@ def test_citizen_asks_in_kazakh_rates_the_answer_and_switches_to_english(live):
             expect(page.locator("#chat-clear")).to_have_text(t("clear", "en"))
             expect(page.get_by_text(t("input", "en"), exact=True)).to_be_visible()
             expect(page.locator("#egov-note")).to_contain_text("Always check any information")
-            expect(page.locator("button[role=tab]")).to_have_text([t("tab_chat", "en"), t("tab_about", "en")])
+            expect(page.locator("button[role=tab]")).to_have_text(
+                [t(k, "en") for k in ("tab_arena", "tab_chat", "tab_leaderboard", "tab_about")])
             expect(answer).to_contain_text(t("sources", "kk"))  # the answer is still there
             expect(page.locator("#chat-notice")).not_to_contain_text(t("thanks_reason", "kk"))
             page.click("#chat-send")  # an empty message is refused, in the new language
