@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.serving.chat_templates import TEMPLATES
+from train.formatting import GEMMA_CHAT_TEMPLATE, GEMMA_STOP_TOKEN
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class PackagedModel:
     sha256: str
     size_bytes: int
     licence: str
-    chat_template: str | None = None  # key of app.serving.chat_templates.TEMPLATES
+    chat_template: str | None = None  # key of TEMPLATES
     extra_files: tuple[Chunk, ...] = field(default_factory=tuple)  # licence texts to keep
 
 
@@ -88,6 +88,8 @@ PACKAGED: dict[str, PackagedModel] = {
 }
 
 MANIFEST = "kazarena-model.json"
+# Chat templates for weights that ship without one (the same ones training uses): (template, stop token)
+TEMPLATES = {"gemma": (GEMMA_CHAT_TEMPLATE, GEMMA_STOP_TOKEN)}
 
 
 def prepared_dir(models_dir: Path, name: str) -> Path:
