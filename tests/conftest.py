@@ -67,7 +67,8 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
-    base = dict(database_url=database_url, cache_dir=CACHE_DIR, auth_enabled=False, health_interval_s=1.0,
+    # the Gradio UI costs ~0.5 s per app; tests that drive it pass ui_enabled=True
+    base = dict(database_url=database_url, cache_dir=CACHE_DIR, auth_enabled=False, ui_enabled=False, health_interval_s=1.0,
                 restart_backoff_s=1.0, request_timeout_s=60.0, vllm_start_timeout_s=600.0)
     base.update(overrides)
     return Settings(**base)  # type: ignore[arg-type]

@@ -44,7 +44,7 @@ WATCH_ANSWER = """() => {
 def live(vllm, tmp_path_factory):
     db = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'kazarena.db'}"
     with extra_contestants(vllm.manager, [MODEL]):
-        app = create_app(make_settings(db), manager=vllm.manager)
+        app = create_app(make_settings(db, ui_enabled=True), manager=vllm.manager)
         app.state.grounder = GovsetGrounder()
         with AppServer(app) as server:
             server.db = db

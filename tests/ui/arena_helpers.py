@@ -29,7 +29,7 @@ CONTESTANTS = {"kk-short": ("Qwen2.5-Coder-0.5B, brief", "Қазақ тілін�
 
 def offline_app(url: str, **overrides: Any) -> FastAPI:
     """The real app on `url` with two configured (unreachable) models m1 and m2, labelled."""
-    settings = make_settings(url, **overrides)
+    settings = make_settings(url, **({"ui_enabled": True} | overrides))
     config = ModelsConfig.model_validate({"models": [
         {"name": "m1", "display_name": "Model One", "params": "0.5B", "base_url": f"http://127.0.0.1:{free_port()}/v1"},
         {"name": "m2", "display_name": "Model Two", "params": "270M", "kind": "base",
@@ -67,7 +67,7 @@ def small_arena(vllm: Any, url: str, max_tokens: int = 8, **overrides: Any) -> I
     models = [{"name": name, "display_name": display, "params": "0.5B", "base_url": srv.base_url,
                "served_model_name": srv.spec.upstream_name(), "system_prompt": prompt,
                "sampling": {"max_tokens": max_tokens}} for name, (display, prompt) in CONTESTANTS.items()]
-    settings = make_settings(url, **({"battles_per_minute": 100, "votes_per_minute": 100} | overrides))
+    settings = make_settings(url, **({"battles_per_minute": 100, "votes_per_minute": 100, "ui_enabled": True} | overrides))
     runner = ManagerThread(ModelManager(ModelsConfig.model_validate({"models": models}), settings))
     assert runner.start(timeout=30)
     try:

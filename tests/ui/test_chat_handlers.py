@@ -45,7 +45,7 @@ def offline(tmp_path_factory):
     db = f"sqlite:///{tmp_path_factory.mktemp('ui') / 'kazarena.db'}"
     upgrade(db)
     with BrokenStreamServer() as broken:
-        settings = make_settings(db, max_prompt_chars=50)
+        settings = make_settings(db, max_prompt_chars=50, ui_enabled=True)
         config = ModelsConfig.model_validate({"models": [
             {"name": "down", "base_url": f"http://127.0.0.1:{free_port()}/v1"},
             {"name": "broken", "base_url": f"{broken.url}/v1"}]})
@@ -108,7 +108,7 @@ def live(vllm, tmp_path_factory):
     upgrade(db)
     spec = {"name": "ui-small", "server": TEST_MODEL, "sampling": {"temperature": 0.0, "max_tokens": 12}}
     with extra_contestants(vllm.manager, [spec]):
-        app = create_app(make_settings(db), manager=vllm.manager)
+        app = create_app(make_settings(db, ui_enabled=True), manager=vllm.manager)
         app.state.grounder = GovsetGrounder()
         handlers = ChatHandlers(app)
         handlers.db = db

@@ -13,7 +13,7 @@ from tests.conftest import make_settings
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    settings = make_settings(f"sqlite:///{tmp_path_factory.mktemp('mount') / 'k.db'}")
+    settings = make_settings(f"sqlite:///{tmp_path_factory.mktemp('mount') / 'k.db'}", ui_enabled=True)
     config = ModelsConfig.model_validate({"models": [
         {"name": "m1", "display_name": "Model One", "params": "0.5B", "kind": "base",
          "base_url": f"http://127.0.0.1:{free_port()}/v1"}]})
