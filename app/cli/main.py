@@ -28,6 +28,9 @@ _index.register(app)
 from app.cli import export as _export  # noqa: E402
 
 _export.register(app)
+from app.cli import eval as _eval  # noqa: E402
+
+_eval.register(app)
 from app.cli import judge as _judge  # noqa: E402
 
 _judge.register(app)
