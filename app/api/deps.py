@@ -11,7 +11,7 @@ from app.services.accounts import SESSION_PREFIX, annotator_for_token
 from app.serving.manager import ModelManager
 from app.settings import Settings
 from db.models import Annotator
-from db.session import get_sessionmaker
+from db.session import session_scope
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -23,15 +23,8 @@ def get_manager(request: Request) -> ModelManager:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    session = get_sessionmaker(request.app.state.settings.database_url)()
-    try:
+    with session_scope(request.app.state.settings.database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def require_api_key(request: Request) -> int | None:
