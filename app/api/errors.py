@@ -8,8 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.serving.manager import ModelNotFound, ModelUnavailable
 from app.services.arena import ArenaError
+from app.serving.manager import ModelNotFound, ModelUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
