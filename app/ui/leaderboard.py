@@ -5,6 +5,8 @@ are not banned (arena.records); the fit is cached by the hash of the battles
 that enter it, so a Refresh with no new votes costs a database read and a hash.
 With "leave out flagged annotators", annotators with an open quality flag
 (arena.quality; not cleared by an admin) and battles flagged one by one are left out.
+The Judge section is the database report of `kazarena agreement` (eval.judge.agreement)
+for the judge with the newest verdicts, rendered as Markdown.
 """
 
 import io
@@ -19,6 +21,7 @@ import gradio as gr
 import pandas as pd
 from fastapi import FastAPI
 from PIL import Image
+from sqlalchemy import func, select
 
 from app.ui.admin import cleared_flags, quality_flags
 from app.ui.i18n import normalize_lang, t
@@ -27,6 +30,7 @@ from arena.quality import annotators_to_exclude
 from arena.ratings.leaderboard import Leaderboard, build_leaderboard, data_hash
 from arena.ratings.plot import plot_leaderboard
 from arena.records import voted_battle_rows
+from db.models import JudgeVerdict
 from db.session import session_scope
 
 ROUNDS, SEED = 1000, 0  # bootstrap rounds for the intervals; fixed seed: the same data gives the same table
@@ -87,6 +91,80 @@ def chart(board: Leaderboard) -> Image.Image:
         return Image.open(io.BytesIO(path.read_bytes()))
 
 
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def judge_report(url: str) -> dict[str, Any] | None:
+    """The CLI's judge-vs-people report for the judge with the newest verdicts; None when there are none.
+
+    The same store queries and report builder as `kazarena agreement` without label files.
+    """
+    from app.cli.agreement import _judge_description
+    from eval.judge.agreement import judge_human_report
+    from eval.judge.store import battles_by_id, judge_models, verdict_rows
+
+    with session_scope(url) as s:
+        models = judge_models(s)
+        if not models:
+            return None
+        newest = s.scalars(select(JudgeVerdict.judge_model).group_by(JudgeVerdict.judge_model)
+                           .order_by(func.max(JudgeVerdict.id).desc())).first()
+        judge_model = newest or models[0]
+        verdicts = verdict_rows(s, judge_model)
+        votes = list(voted_battle_rows(session=s))
+        battles = battles_by_id(s, {str(v["battle_id"]) for v in verdicts})
+    report = judge_human_report(votes, verdicts, battles, judge=_judge_description(judge_model),
+                                dimensions=["content", "language"], rounds=ROUNDS, seed=SEED)
+    report["judge_model"], report["other_judges"] = judge_model, [m for m in models if m != judge_model]
+    return report
+
+
+def judge_markdown(report: dict[str, Any] | None, lg: str) -> str:
+    """Kappa with CI and raw agreement, the confusion matrix and the bias table, per dimension."""
+    parts = [f"### {t('lb_judge_heading', lg)}"]
+    if report is None:
+        return "\n\n".join([*parts, t("lb_judge_none", lg)])
+    parts.append(t("lb_judge_model", lg, judge=report["judge"]))
+    if report["other_judges"]:
+        parts.append(t("lb_judge_others", lg, names=", ".join(report["other_judges"])))
+    parts.append(f"_{t('lb_judge_note', lg)}_")
+    for dimension, section in report["dimensions"].items():
+        parts.append(f"#### {t(f'dim_{dimension}', lg)}")
+        if not section.get("n_judged"):
+            parts.append(section.get("note", ""))
+            continue
+        parts.append(t("lb_judge_counts", lg, judged=section["n_judged"], invalid=section["n_invalid"],
+                       inconsistent=section["n_inconsistent"], matched=section["n_votes_matched"]))
+        if "overall" not in section:
+            parts.append(section.get("note", ""))
+        else:
+            lines = [f"| {t('lb_judge_scale', lg)} | n | {t('lb_judge_kappa', lg)} | {t('lb_judge_raw', lg)} |",
+                     "|---|---:|---:|---:|"]
+            for scale, key in (("three_class", "lb_judge_three"), ("ties_excluded", "lb_judge_no_ties")):
+                x = section["overall"][scale]
+                if "kappa" not in x:
+                    lines.append(f"| {t(key, lg)} | {x['n']} | {x.get('note', '')} | — |")
+                    continue
+                lines.append(f"| {t(key, lg)} | {x['n']} | {_fmt(x['kappa'])} [{_fmt(x['ci_low'])}, "
+                             f"{_fmt(x['ci_high'])}] | {_fmt(x['raw_agreement'])} |")
+            parts.append("\n".join(lines))
+            confusion = section["overall"]["three_class"]["confusion"]
+            lines = [f"**{t('lb_judge_confusion', lg)}**", "",
+                     "| | " + " | ".join(confusion["labels"]) + " |", "|---|" + "---:|" * len(confusion["labels"])]
+            lines += [f"| {label} | " + " | ".join(str(v) for v in row) + " |"
+                      for label, row in zip(confusion["labels"], confusion["matrix"], strict=True)]
+            parts.append("\n".join(lines))
+        lines = [f"**{t('lb_judge_bias', lg)}**", "", f"| {t('lb_judge_bias_cols', lg)} |", "|---|---|---:|---:|---:|---:|"]
+        for b in section["bias"]:
+            share = "—" if b["share"] is None else f"{b['share']:.2f} [{b['ci_low']:.2f}, {b['ci_high']:.2f}]"
+            p = "—" if b["p_value"] is None else f"{b['p_value']:.3g}"
+            lines.append(f"| {b['name']} | {b['preferred']} | {share} | {b['n_decisive']} | {p} | "
+                         f"{_fmt(b.get('reference_share'), 2)} |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
 class LeaderboardCache:
     """Fitted boards and their charts by (data hash, dimension, topic); shared by all users, bounded."""
 
@@ -129,13 +207,18 @@ class LeaderboardTab:
         self.two = gr.Markdown("", elem_id="lb-two")
         self.chart = gr.Image(type="pil", interactive=False, visible=False, label=t("lb_chart", lang),
                               elem_id="lb-chart", buttons=["download"])
+        self.judge = gr.Markdown("", elem_id="lb-judge")
         self.shown = gr.State(False)  # redraw on a language switch only once the board was shown
         self.ui_lang = gr.State(lang)
         inputs = [self.dimension, self.topic, self.exclude, self.ui_lang]
         outputs = [self.summary, self.table, self.two, self.chart, self.topic]
         self.refresh_btn.click(self.refresh, inputs=inputs, outputs=outputs, api_visibility="private").then(
             lambda: True, outputs=[self.shown], api_visibility="private", queue=False)
+        self.refresh_btn.click(self.judge_section, inputs=[self.ui_lang], outputs=[self.judge],
+                               api_visibility="private")
         self.ui_lang.change(self.redraw, inputs=[self.shown, *inputs], outputs=outputs, api_visibility="private")
+        self.ui_lang.change(self.redraw_judge, inputs=[self.shown, self.ui_lang], outputs=[self.judge],
+                            api_visibility="private")
 
     @staticmethod
     def _dimensions(lg: str) -> list[tuple[str, str]]:
@@ -177,6 +260,13 @@ class LeaderboardTab:
         if not shown:
             return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
         return self.refresh(dimension, topic, exclude_flagged, lg)
+
+    def judge_section(self, lg: str) -> str:
+        """The Judge section: the judge's agreement with people, or a message when it has not judged yet."""
+        return judge_markdown(judge_report(self.url), normalize_lang(lg))
+
+    def redraw_judge(self, shown: bool, lg: str) -> Any:
+        return self.judge_section(lg) if shown else gr.update()
 
     def relabel(self) -> list[tuple[Any, Any]]:
         return [

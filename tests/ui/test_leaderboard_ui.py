@@ -140,3 +140,73 @@ def test_refresh_is_cached_by_the_hash_of_the_battles(board):
     assert _wlt(_refresh(board), "m1") == "3 / 1 / 0" and board.tab.cache.fits == 2
     _refresh(board, dimension="content")  # another dimension is another board
     assert board.tab.cache.fits == 3
+
+
+# --- the Judge section: the same report as `kazarena agreement` in database mode ---
+
+JUDGE = [("left", "model_a"), ("left", "model_a"), ("right", "model_b"), ("right", "model_a"), ("tie", "tie"),
+         ("left", "model_b"), ("tie", "model_a"), ("right", "model_b")]  # (human vote, judge verdict)
+
+
+def _judged_arena(url: str) -> dict[str, str]:
+    """Battles voted as in JUDGE with the judge's verdicts on both dimensions; battle id -> verdict."""
+    from db.models import JudgeVerdict
+    me, _ = annotator(url)
+    verdicts = {}
+    for content, verdict in JUDGE:
+        battle_id = cast(url, me, content=content, language=content)["battle_id"]
+        verdicts[battle_id] = verdict
+        with session_scope(url) as s:
+            for dimension in ("content", "language"):
+                for order in ("ab", "ba"):  # both orders agree: a consistent verdict
+                    s.add(JudgeVerdict(battle_id=battle_id, item_id=battle_id, judge_model="qwen-judge",
+                                       prompt_hash="h", dimension=dimension, order=order, verdict=verdict,
+                                       consistent=True))
+    return verdicts
+
+
+def test_judge_section_says_when_there_are_no_verdicts(board):
+    for lang in ("kk", "ru", "en"):
+        shown = board.tab.judge_section(lang)
+        assert t("lb_judge_none", lang) in shown and t("lb_judge_heading", lang) in shown
+    me, _ = annotator(board.url)
+    cast(board.url, me, content="left")  # votes but still no verdicts
+    assert t("lb_judge_none", "en") in board.tab.judge_section("en")
+
+
+def test_judge_section_shows_the_cli_kappa_confusion_and_bias(board, monkeypatch):
+    from app.cli.agreement import build_db_report
+    from app.settings import get_settings
+    from app.ui.leaderboard import ROUNDS, SEED
+    from arena.records import voted_battle_rows
+
+    judge_by_battle = _judged_arena(board.url)
+    shown = board.tab.judge_section("en")
+    monkeypatch.setenv("KAZARENA_DATABASE_URL", board.url)
+    get_settings.cache_clear()
+    try:
+        cli = build_db_report(judge_model=None, dimensions=["content", "language"], self_model=None,
+                              judge_weight=1.0, rounds=ROUNDS, seed=SEED, level=0.95)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert "qwen-judge" in shown and t("lb_judge_note", "en") in shown and t("lb_judge_none", "en") not in shown
+    content, language = shown.split(f"#### {t('dim_content', 'en')}")[1].split(f"#### {t('dim_language', 'en')}")
+    for dimension, text in (("content", content), ("language", language)):
+        x = cli["dimensions"][dimension]["overall"]["three_class"]
+        assert x["n"] == len(JUDGE)
+        assert f"| {t('lb_judge_three', 'en')} | {len(JUDGE)} | {x['kappa']:.3f} [{x['ci_low']:.3f}, " \
+               f"{x['ci_high']:.3f}] | {x['raw_agreement']:.3f} |" in text
+        # confusion counted here from the votes as stored and the verdicts as inserted
+        with session_scope(board.url) as s:
+            human = {r["battle_id"]: r[f"winner_{dimension}"] for r in voted_battle_rows(session=s)}
+        short = {"model_a": "A", "model_b": "B", "tie": "tie"}
+        assert set(human) == set(judge_by_battle)
+        labels = x["confusion"]["labels"]
+        for row in labels:
+            counts = [sum(1 for b in human if short[judge_by_battle[b]] == row and short[human[b]] == col)
+                      for col in labels]
+            assert f"| {row} | " + " | ".join(map(str, counts)) + " |" in text
+        assert "| position |" in text  # the bias table
+    # the 8 votes: judge agrees on 5 (left/A twice, right/B twice, tie/tie once)
+    assert cli["dimensions"]["content"]["overall"]["three_class"]["raw_agreement"] == 5 / 8
