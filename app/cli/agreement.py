@@ -272,6 +272,9 @@ def agreement(
     judge_weight: Annotated[
         float, typer.Option("--judge-weight", min=0.0, help="Database mode: weight of a judge verdict in the composite ratings.")
     ] = 1.0,
+    annotators: Annotated[
+        bool, typer.Option("--annotators", help="Database mode: agreement among annotators on battles several of them voted.")
+    ] = False,
 ) -> None:
     """Cohen's kappa (with bootstrap CI), raw agreement, weighted kappa and the confusion matrix.
 
@@ -279,6 +282,9 @@ def agreement(
     verdicts against people's votes in the database, per dimension and topic, with the
     judge's bias table and people-vs-judge rank agreement.
     """
+    if annotators:
+        _print_annotator_agreement(dimension, output)
+        return
     if labels_a is None and labels_b is None:
         if dimension not in ("content", "language", "both"):
             typer.echo(f"error: unknown --dimension {dimension!r}; choose content, language or both", err=True)
@@ -322,6 +328,38 @@ def agreement(
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         render_table(report, Console())
+
+
+def _print_annotator_agreement(dimension: str, output: "OutputFormat") -> None:
+    from app.settings import get_settings
+    from arena.agreement.annotators import annotator_agreement
+    from arena.records import voted_battle_rows
+    from db.migrate import upgrade
+    from db.session import session_scope
+
+    url = get_settings().database_url
+    upgrade(url)
+    with session_scope(url) as session:
+        rows = list(voted_battle_rows(session=session))
+    dims = ["content", "language"] if dimension == "both" else [dimension]
+    try:
+        reports = [annotator_agreement(rows, d) for d in dims]
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(reports, ensure_ascii=False, default=str))
+        return
+    for r in reports:
+        typer.echo(f"{r['dimension']}: {r['items']} battles voted by 2+ annotators ({r['ratings']} votes)")
+        if "note" in r:
+            typer.echo(f"  {r['note']}")
+            continue
+        fleiss = "n/a (" + r["fleiss_note"] + ")" if r["fleiss_kappa"] is None else f"{r['fleiss_kappa']:.3f}"
+        typer.echo(f"  Fleiss' kappa {fleiss}; Krippendorff's alpha nominal {r['krippendorff_alpha_nominal']:.3f},"
+                   f" ordinal {r['krippendorff_alpha_ordinal']:.3f}")
+        for p in r["pairwise_cohen"]:
+            typer.echo(f"  Cohen's kappa {p['annotator_a']} vs {p['annotator_b']}: {p['kappa']:.3f} (n={p['n']})")
 
 
 def register(app: typer.Typer) -> None:

@@ -65,3 +65,44 @@ def test_voted_task_battles_are_replayed_to_other_annotators_and_agreement_is_co
     pairs = pairwise_cohen_kappa(ratings)
     assert len(pairs) == 3 and all(p.n_items == 2 and p.result.observed_agreement == 1.0 for p in pairs)
     assert fleiss_kappa_from_ratings(ratings).n_items == 2
+
+
+def test_kazarena_agreement_annotators_reports_on_the_overlaps(sqlite_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from app.cli.main import app as cli
+    from app.settings import get_settings
+    from arena.agreement.annotators import annotator_agreement
+
+    people = [annotator(sqlite_url) for _ in range(2)]
+    items = [ready_battle(sqlite_url, people[0][0], mode="continuation") for _ in range(4)]
+    with TestClient(_app(sqlite_url, overlap_rate=1.0, gold_rate=0.0)) as c:
+        choices = ["left", "right", "left", "tie"]
+        for b, choice in zip(items, choices, strict=True):
+            _vote(c, people[0][1], b, choice)
+        for _ in choices:
+            events = [json.loads(line[6:]) for line in c.post("/api/arena/battles", headers=auth(people[1][1]),
+                      json={"mode": "continuation"}).text.splitlines() if line.startswith("data: ") and line != "data: [DONE]"]
+            bid = events[0]["battle_id"]
+            with session_scope(sqlite_url) as s:
+                copy = s.get(Battle, bid)
+                original = s.get(Battle, copy.task_id.removeprefix("overlap:"))
+                first_choice = choices[items.index(original.id)]
+            _vote(c, people[1][1], bid, "tie" if first_choice == "tie" else "left" if copy.position == "a" else "right")
+    with session_scope(sqlite_url) as s:
+        report = annotator_agreement(list(voted_battle_rows(session=s)), "content")
+    # first: A, B, A, tie; second: A, A, A, tie -> observed 3/4; chance .5*.75 + .25*0 + .25*.25 = 7/16;
+    # kappa = (3/4 - 7/16) / (1 - 7/16) = 5/9
+    assert report["items"] == 4 and report["ratings"] == 8 and len(report["pairwise_cohen"]) == 1
+    pair = report["pairwise_cohen"][0]
+    assert pair["observed"] == 0.75 and abs(pair["kappa"] - 5 / 9) < 1e-12
+    monkeypatch.setenv("KAZARENA_DATABASE_URL", sqlite_url)
+    get_settings.cache_clear()
+    try:
+        out = CliRunner().invoke(cli, ["agreement", "--annotators", "--format", "json"])
+    finally:
+        get_settings.cache_clear()
+    assert out.exit_code == 0, out.output
+    shown = json.loads(out.output)[0]
+    assert shown["pairwise_cohen"][0]["kappa"] == report["pairwise_cohen"][0]["kappa"]
+    assert shown["fleiss_kappa"] == report["fleiss_kappa"]
