@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 from app.serving import client
 from app.serving.calllog import CallLog
-from app.serving.manager import READY, ModelManager, ModelUnavailable
+from app.serving.manager import ModelManager, ModelUnavailable
 from app.serving.pipeline import Grounder, prepare_messages
 from app.settings import PROJECT_ROOT, Settings
 from arena.gold import make_gold_item
@@ -317,7 +317,3 @@ def add_turn(arena: Arena, *, battle: Battle, prompt: str) -> Battle:
     with session_scope(arena.url) as db:
         db.merge(battle)
     return battle
-
-
-def models_ready(manager: ModelManager) -> bool:
-    return sum(1 for s in manager.servers.values() if s.state == READY) > 0

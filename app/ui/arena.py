@@ -94,17 +94,23 @@ class ArenaTab:
     def _refused(self, exc: ArenaError, lg: str) -> str:
         return refusal(exc.code, exc.message, lg, self.settings)
 
+    async def _admit(self, state: dict[str, Any], lg: str, request: gr.Request | None) -> tuple[Any, Out | None]:
+        """The logged-in annotator, or what to show instead (session expired, rate limited)."""
+        who = await asyncio.to_thread(self.account.whoami, state)
+        if who is None:
+            return None, self.account.expired(lg)
+        wait = self.app.state.battle_limiter.check(f"a:{who.id}", f"ip:{_ip(request)}")
+        if wait:
+            return None, {self.account.notice: t("rate_limited", lg, seconds=math.ceil(wait))}
+        return who, None
+
     async def start(self, mode: str, prompt: str, state: dict[str, Any], lg: str,
                     request: gr.Request | None = None) -> AsyncIterator[Out]:
         """Open a battle and stream both answers; the vote opens only when both are complete."""
         lg = normalize_lang(lg)
-        who = await asyncio.to_thread(self.account.whoami, state)
-        if who is None:
-            yield self.account.expired(lg)
-            return
-        wait = self.app.state.battle_limiter.check(f"a:{who.id}", f"ip:{_ip(request)}")
-        if wait:
-            yield {self.account.notice: t("rate_limited", lg, seconds=math.ceil(wait))}
+        who, refusal = await self._admit(state, lg, request)
+        if refusal is not None:
+            yield refusal
             return
         try:
             battle = await asyncio.to_thread(arena.open_battle, self.arena, annotator_id=who.id, mode=mode,
@@ -121,13 +127,9 @@ class ArenaTab:
                         request: gr.Request | None = None) -> AsyncIterator[Out]:
         """Another user turn in the same battle, before the vote (prompt mode only)."""
         lg = normalize_lang(lg)
-        who = await asyncio.to_thread(self.account.whoami, state)
-        if who is None:
-            yield self.account.expired(lg)
-            return
-        wait = self.app.state.battle_limiter.check(f"a:{who.id}", f"ip:{_ip(request)}")
-        if wait:
-            yield {self.account.notice: t("rate_limited", lg, seconds=math.ceil(wait))}
+        who, refusal = await self._admit(state, lg, request)
+        if refusal is not None:
+            yield refusal
             return
         try:
             battle = await asyncio.to_thread(self._add_turn, who.id, (state.get("battle") or {}).get("id"), prompt)
