@@ -1,8 +1,8 @@
 """IFT and conversation generation through any OpenAI-compatible endpoint.
 
-One place for what both generators share: the client (``openai`` against a base_url;
-GPT-4o at api.openai.com by default when OPENAI_API_KEY is set), retries with
-exponential backoff on 429/5xx/timeouts, token and cost accounting, and resuming:
+One place for what both generators share: the endpoint (``openai`` against a base_url;
+GPT-4o at api.openai.com by default when OPENAI_API_KEY is set; retries, backoff and
+prices are ``eval.llm_client``'s, shared with the judge), the run's totals, and resuming:
 the output JSONL is appended as each item finishes and a sidecar ``OUT.jsonl.done``
 records every finished item (with its counts), so a second run skips those and
 makes no calls. The output file is therefore also the cache.
@@ -22,26 +22,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import openai
 from openai import AsyncOpenAI
 from tqdm import tqdm
 
 from eval.langid import detect_language
+from eval.llm_client import DEFAULT_OPENAI_MODEL, OFFICIAL_OPENAI_URL, LLMEndpoint, Tally, chat, make_client
 from eval.retrieval.documents import Document
 
 logger = logging.getLogger(__name__)
 
 PROMPTS_DIR = Path(__file__).with_name("prompts")
-OFFICIAL_OPENAI_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-4o"
-# USD per million tokens (input, output), OpenAI list prices; local servers cost nothing.
-PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
-    "gpt-4o": (2.50, 10.00), "gpt-4o-mini": (0.15, 0.60), "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60), "gpt-4.1-nano": (0.10, 0.40),
-}
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 CATEGORIES = ("true_false", "explain", "describe", "list_steps", "factual")
 # Names a model may use for a category instead of the key.
 _CATEGORY_ALIASES = {"is it true that": "true_false", "true/false": "true_false", "рас па": "true_false",
@@ -60,27 +52,10 @@ def load_prompt(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    """Which model at which OpenAI-compatible server, and how patiently to call it."""
+class Endpoint(LLMEndpoint):
+    """Which model at which OpenAI-compatible server, how patiently to call it, and how hot."""
 
-    base_url: str
-    model: str
-    api_key: str = "EMPTY"
-    concurrency: int = 4
-    max_retries: int = 5
-    backoff_s: float = 1.0
-    max_backoff_s: float = 30.0
-    timeout_s: float = 300.0
-    max_tokens: int = 4096
     temperature: float = 0.2
-
-    def __post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
-        if not self.model.strip():
-            raise ValueError("model name is empty")
-        if self.concurrency < 1 or self.max_tokens < 1 or self.max_retries < 0:
-            raise ValueError("concurrency and max_tokens must be >= 1, max_retries >= 0")
 
     @classmethod
     def resolve(cls, base_url: str | None = None, model: str | None = None, **kwargs: Any) -> Endpoint:
@@ -90,67 +65,26 @@ class Endpoint:
             if not key:
                 raise ValueError("give --base-url (any OpenAI-compatible server) or set OPENAI_API_KEY for GPT-4o")
             base_url = OFFICIAL_OPENAI_URL
-        return cls(base_url=base_url, model=model or DEFAULT_MODEL, api_key=kwargs.pop("api_key", None) or key
-                   or "EMPTY", **kwargs)
-
-    def price(self) -> tuple[float, float] | None:
-        if (urlparse(self.base_url).hostname or "") in _LOCAL_HOSTS:
-            return (0.0, 0.0)
-        names = [n for n in PRICES_PER_MILLION if self.model == n or self.model.startswith(n + "-")]
-        return PRICES_PER_MILLION[max(names, key=len)] if names else None
+        return cls(base_url=base_url, model=model or DEFAULT_OPENAI_MODEL, api_key=kwargs.pop("api_key", None)
+                   or key or "EMPTY", **kwargs)
 
 
 @dataclass
-class Usage:
+class Usage(Tally):
     """Running totals of one generation run."""
 
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
     items_done: int = 0
     items_skipped: int = 0
     items_failed: int = 0
     valid: int = 0
     invalid: int = 0
-    cost_usd: float | None = 0.0
-
-    def add_tokens(self, endpoint: Endpoint, prompt: int, completion: int) -> None:
-        self.prompt_tokens += prompt
-        self.completion_tokens += completion
-        price = endpoint.price()
-        if price is None or self.cost_usd is None:
-            self.cost_usd = None  # unknown model price: say so rather than guess
-        else:
-            self.cost_usd += (prompt * price[0] + completion * price[1]) / 1_000_000
-
-
-def _retryable(error: Exception) -> bool:
-    if isinstance(error, (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)):
-        return True  # APITimeoutError is an APIConnectionError
-    return isinstance(error, openai.APIStatusError) and (error.status_code in (408, 409, 429)
-                                                         or error.status_code >= 500)
 
 
 async def complete(client: AsyncOpenAI, endpoint: Endpoint, prompt: str, usage: Usage) -> str:
     """One chat completion, retried with backoff on transient errors; raises the last error."""
-    for attempt in range(endpoint.max_retries + 1):
-        usage.requests += 1
-        try:
-            response = await client.chat.completions.create(
-                model=endpoint.model, messages=[{"role": "user", "content": prompt}],
-                temperature=endpoint.temperature, max_tokens=endpoint.max_tokens)
-        except openai.OpenAIError as error:
-            if not _retryable(error) or attempt == endpoint.max_retries:
-                raise
-            delay = min(endpoint.backoff_s * 2**attempt, endpoint.max_backoff_s)
-            logger.warning("call failed (%s); retry %d/%d in %.1fs", type(error).__name__, attempt + 1,
-                           endpoint.max_retries, delay)
-            await asyncio.sleep(delay)
-            continue
-        if response.usage:
-            usage.add_tokens(endpoint, response.usage.prompt_tokens, response.usage.completion_tokens)
-        return (response.choices[0].message.content if response.choices else "") or ""
-    raise AssertionError("unreachable")
+    reply = await chat(client, endpoint, [{"role": "user", "content": prompt}], temperature=endpoint.temperature,
+                       tally=usage)
+    return reply.text
 
 
 # ---------------------------------------------------------------- parsing and validation
@@ -269,8 +203,7 @@ async def _run(keys: Sequence[str], work: Callable[[str, AsyncOpenAI, Usage], An
     usage.items_skipped = len(keys) - len(todo)
     if not todo:
         return
-    client = client or AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
-                                   timeout=endpoint.timeout_s, max_retries=0)
+    client = client or make_client(endpoint)
     semaphore = asyncio.Semaphore(endpoint.concurrency)
 
     async def one(key: str) -> tuple[str, list[dict[str, Any]] | None, dict[str, Any]]:

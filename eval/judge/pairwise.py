@@ -23,9 +23,10 @@ from openai import AsyncOpenAI
 from tqdm.auto import tqdm
 
 from eval.judge.cache import CachedReply, JudgeCache, cache_key
-from eval.judge.client import JudgeConfig, chat, make_client
+from eval.judge.client import JudgeConfig, chat
 from eval.judge.parse import parse_verdict
 from eval.judge.templates import PromptTemplate, load_template
+from eval.llm_client import make_client
 
 logger = logging.getLogger(__name__)
 
