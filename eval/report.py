@@ -3,7 +3,8 @@
 Reads ``ScoreRow``s only (fresh from a run or read back from the database), so
 any stored run can be re-reported. Plots: accuracy bars with their intervals and
 the majority-class baseline per MCQ/RAG dataset; per-topic judge win rates with
-their intervals and the 50% line per pairwise comparison.
+their intervals and the 50% line per pairwise comparison. The UI's Results tab
+draws the same figures and tables with the public functions here.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure  # plain Figures (no pyplot): nothing global to close, no display needed
 
-matplotlib.use("Agg")  # files only; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from eval.correlation import ArenaCorrelation  # noqa: E402
-from eval.results import ScoreRow  # noqa: E402
+from eval.correlation import ArenaCorrelation
+from eval.results import ScoreRow
 
 REPORT_NAME = "report.md"
 METRIC_LABELS = {"accuracy": "accuracy", "rouge_l": "ROUGE-L F1", "chrf_pp": "chrF++", "bertscore_f1": "BERTScore F1",
@@ -31,26 +30,89 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
-def _fmt(value: float | None, pct: bool) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    return f"{value:.1%}" if pct else f"{value:.2f}"
+def score_text(value: float | None, ci_low: float | None = None, ci_high: float | None = None, *,
+               pct: bool = False, digits: int = 2) -> str:
+    """'0.41 [0.37, 0.46]' (``digits`` decimals) or, with ``pct``, '41.2% [37.1%, 45.5%]'; '–' when missing.
 
+    The interval is shown only when both ends are known and finite.
+    """
+    def one(x: float | None) -> str:
+        if x is None or not math.isfinite(x):
+            return "–"
+        return f"{x:.1%}" if pct else f"{x:.{digits}f}"
 
-def _cell(r: ScoreRow, pct: bool = True) -> str:
-    text = _fmt(r.value, pct)
-    if r.ci_low is not None and r.ci_high is not None:
-        text += f" [{_fmt(r.ci_low, pct)}, {_fmt(r.ci_high, pct)}]"
+    text = one(value)
+    if ci_low is not None and ci_high is not None and math.isfinite(ci_low) and math.isfinite(ci_high):
+        text += f" [{one(ci_low)}, {one(ci_high)}]"
     return text
 
 
-def _table(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in body]
-    return lines + [""]
+def _cell(r: ScoreRow, pct: bool = True, digits: int = 2) -> str:
+    return score_text(r.value, r.ci_low, r.ci_high, pct=pct, digits=digits)
 
 
-def plot_accuracy(rows: Sequence[ScoreRow], path: Path, title: str) -> Path:
+def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table as lines, with a blank line after it; '|' inside a cell is escaped."""
+    def row(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return [row(header), "|" + "---|" * len(header), *[row(cells) for cells in body], ""]
+
+
+def subset_table(rows: Sequence[ScoreRow], *, first: str = "subject", pct: bool = True,
+                 digits: int = 2) -> tuple[list[str], list[list[str]]]:
+    """Subject/topic by model for one metric: (header, body); whole-dataset rows are left out.
+
+    Models are columns in the order they first appear, subsets are sorted; '–' where a model has no score.
+    """
+    parts = [r for r in rows if r.subset is not None]
+    models = list(dict.fromkeys(r.model for r in parts))
+    by = {(r.subset, r.model): r for r in parts}
+    body = [[s] + [_cell(by[(s, m)], pct, digits) if (s, m) in by else "–" for m in models]
+            for s in sorted({r.subset for r in parts if r.subset is not None})]
+    return [first, *models], body
+
+
+PREFERENCE_HEADER = ("topic", "win", "tie", "loss", "invalid", "win rate [CI]")
+
+
+def preference_table(rows: Sequence[ScoreRow], *, header: Sequence[str] = PREFERENCE_HEADER, pct: bool = True,
+                     digits: int = 2) -> tuple[list[str], list[list[str]]]:
+    """One challenger's win rates (overall first, then per topic) with its judged counts: (header, body)."""
+    body = [["all" if r.subset is None else r.subset, str(r.details.get("wins")), str(r.details.get("ties")),
+             str(r.details.get("losses")), str(r.details.get("invalid")), _cell(r, pct, digits)]
+            for r in sorted(rows, key=lambda r: (r.subset is not None, r.subset or ""))]
+    return list(header), body
+
+
+Panel = tuple[str, list[ScoreRow]]  # a plot's title and the rows it draws
+
+
+def accuracy_panels(rows: Sequence[ScoreRow]) -> list[Panel]:
+    """Whole-dataset accuracy per (task, dataset) of the MCQ and RAG tasks, baseline included."""
+    groups: dict[tuple[str, str], list[ScoreRow]] = {}
+    for r in rows:
+        if r.task in ("mcq", "rag") and r.metric == "accuracy" and r.subset is None:
+            groups.setdefault((r.task, r.dataset), []).append(r)
+    return [(f"{task}: {dataset}", group) for (task, dataset), group in groups.items()
+            if any(not r.is_baseline for r in group)]
+
+
+def win_rate_panels(rows: Sequence[ScoreRow]) -> list[Panel]:
+    """Win rates per (task, dataset, challenger): overall and per topic against the challenger's opponent."""
+    groups: dict[tuple[str, str, str], list[ScoreRow]] = {}
+    for r in rows:
+        if r.metric == "win_rate":
+            groups.setdefault((r.task, r.dataset, r.model), []).append(r)
+    return [(f"{model} vs {group[0].details.get('opponent', '?')} ({task}: {dataset})", group)
+            for (task, dataset, model), group in groups.items()]
+
+
+def _accuracy_width(rows: Sequence[ScoreRow]) -> float:
+    return max(4.0, 1.2 * sum(not r.is_baseline for r in rows) + 2)
+
+
+def draw_accuracy(ax: Axes, rows: Sequence[ScoreRow], title: str) -> None:
     """Bars of whole-dataset accuracy per model with CI whiskers; the baseline as a dashed line."""
     models = [r for r in rows if not r.is_baseline]
     baseline = next((r for r in rows if r.is_baseline), None)
@@ -58,7 +120,6 @@ def plot_accuracy(rows: Sequence[ScoreRow], path: Path, title: str) -> Path:
     value = np.array([r.value for r in models])
     low = np.array([r.ci_low if r.ci_low is not None else r.value for r in models])
     high = np.array([r.ci_high if r.ci_high is not None else r.value for r in models])
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(models) + 2), 3.6))
     ax.bar(x, value, color="tab:blue", alpha=0.8)
     ax.errorbar(x, value, yerr=np.vstack([value - low, high - value]), fmt="none", capsize=4, color="black")
     if baseline is not None:
@@ -69,13 +130,13 @@ def plot_accuracy(rows: Sequence[ScoreRow], path: Path, title: str) -> Path:
     ax.set_ylabel(f"accuracy ({int(round(100 * models[0].details.get('level', 0.95)))}% CI)" if models else "accuracy")
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
-def plot_win_rates(rows: Sequence[ScoreRow], path: Path, title: str) -> Path:
+def _win_rate_height(rows: Sequence[ScoreRow]) -> float:
+    return max(2.5, 0.4 * len(rows) + 1.2)
+
+
+def draw_win_rates(ax: Axes, rows: Sequence[ScoreRow], title: str) -> None:
     """Horizontal bars of the win rate per topic (overall first) with Wilson whiskers and the 50% line."""
     ordered = sorted(rows, key=lambda r: (r.subset is not None, r.subset or ""))
     labels = ["all" if r.subset is None else r.subset for r in ordered]
@@ -83,7 +144,6 @@ def plot_win_rates(rows: Sequence[ScoreRow], path: Path, title: str) -> Path:
     low = np.array([r.ci_low if r.ci_low is not None else r.value for r in ordered])
     high = np.array([r.ci_high if r.ci_high is not None else r.value for r in ordered])
     y = np.arange(len(ordered))[::-1]
-    fig, ax = plt.subplots(figsize=(6.5, max(2.5, 0.4 * len(ordered) + 1.2)))
     colors = ["tab:green" if v > 0.5 else "tab:orange" if v < 0.5 else "tab:gray" for v in value]
     ax.barh(y, value, color=colors, alpha=0.8)
     ax.errorbar(value, y, xerr=np.vstack([value - low, high - value]), fmt="none", capsize=3, color="black")
@@ -93,9 +153,43 @@ def plot_win_rates(rows: Sequence[ScoreRow], path: Path, title: str) -> Path:
     ax.set_xlabel("win rate, ties as half (Wilson CI)")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
+
+
+def accuracy_figure(panels: Sequence[Panel]) -> Figure:
+    """The accuracy panels side by side in one figure (a plain Figure: nothing global to close)."""
+    if not panels:
+        raise ValueError("no accuracy rows to plot")
+    widths = [_accuracy_width(rows) for _, rows in panels]
+    fig = Figure(figsize=(sum(widths), 3.6))
+    axes = fig.subplots(1, len(panels), squeeze=False, gridspec_kw={"width_ratios": widths})[0]
+    for ax, (title, rows) in zip(axes, panels, strict=True):
+        draw_accuracy(ax, rows, title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
+
+
+def win_rate_figure(panels: Sequence[Panel]) -> Figure:
+    """The win-rate panels stacked in one figure, each as tall as its topics need."""
+    if not panels:
+        raise ValueError("no win-rate rows to plot")
+    heights = [_win_rate_height(rows) for _, rows in panels]
+    fig = Figure(figsize=(6.5, sum(heights)))
+    axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    for ax, (title, rows) in zip(axes, panels, strict=True):
+        draw_win_rates(ax, rows, title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy(rows: Sequence[ScoreRow], path: Path, title: str) -> Path:
+    """One dataset's accuracy figure as a PNG."""
+    accuracy_figure([(title, list(rows))]).savefig(path, dpi=110)
+    return path
+
+
+def plot_win_rates(rows: Sequence[ScoreRow], path: Path, title: str) -> Path:
+    """One challenger's per-topic win-rate figure as a PNG."""
+    win_rate_figure([(title, list(rows))]).savefig(path, dpi=110)
     return path
 
 
@@ -103,13 +197,9 @@ def _mcq_section(task: str, dataset: str, rows: list[ScoreRow], out_dir: Path) -
     whole = [r for r in rows if r.subset is None]
     png = plot_accuracy(whole, out_dir / f"accuracy_{_slug(task)}_{_slug(dataset)}.png", f"{task}: {dataset}")
     lines = [f"### {task.upper()}: {dataset}", "", f"![accuracy]({png.name})", ""]
-    lines += _table(["model", "accuracy [CI]", "n"], [[r.model, _cell(r), str(r.n)] for r in whole])
-    subjects = sorted({r.subset for r in rows if r.subset is not None})
-    if len(subjects) > 1:
-        models = sorted({r.model for r in rows if r.subset is not None})
-        by = {(r.subset, r.model): r for r in rows if r.subset is not None}
-        body = [[s] + [_cell(by[(s, m)]) if (s, m) in by else "–" for m in models] for s in subjects]
-        lines += ["Per subject:", ""] + _table(["subject", *models], body)
+    lines += markdown_table(["model", "accuracy [CI]", "n"], [[r.model, _cell(r), str(r.n)] for r in whole])
+    if len({r.subset for r in rows if r.subset is not None}) > 1:
+        lines += ["Per subject:", ""] + markdown_table(*subset_table(rows))
     return lines
 
 
@@ -119,30 +209,23 @@ def _text_section(dataset: str, rows: list[ScoreRow]) -> list[str]:
     by = {(r.model, r.metric): r for r in rows if r.subset is None}
     body = [[m] + [_cell(by[(m, k)], pct=False) if (m, k) in by else "–" for k in metrics] for m in models]
     lines = [f"### Generation: {dataset} (text metrics vs the reference)", ""]
-    lines += _table(["model", *[METRIC_LABELS[k] for k in metrics]], body)
-    topics = sorted({r.subset for r in rows if r.subset is not None})
-    if topics:
-        per = {(r.subset, r.model): r for r in rows if r.metric == "rouge_l" and r.subset is not None}
-        body = [[t] + [_cell(per[(t, m)], pct=False) if (t, m) in per else "–" for m in models] for t in topics]
-        lines += ["ROUGE-L F1 per topic:", ""] + _table(["topic", *models], body)
+    lines += markdown_table(["model", *[METRIC_LABELS[k] for k in metrics]], body)
+    rouge = [r for r in rows if r.metric == "rouge_l"]
+    if any(r.subset is not None for r in rouge):
+        lines += ["ROUGE-L F1 per topic:", ""] + markdown_table(*subset_table(rouge, first="topic", pct=False))
     return lines
 
 
 def _preference_section(task: str, dataset: str, rows: list[ScoreRow], out_dir: Path) -> list[str]:
     lines = []
-    for challenger in dict.fromkeys(r.model for r in rows):
-        mine = [r for r in rows if r.model == challenger]
-        opponent = mine[0].details.get("opponent", "?")
-        png = plot_win_rates(mine, out_dir / f"winrate_{_slug(task)}_{_slug(dataset)}_{_slug(challenger)}.png",
-                             f"{challenger} vs {opponent} ({task})")
+    for title, mine in win_rate_panels(rows):
+        challenger, opponent = mine[0].model, mine[0].details.get("opponent", "?")
+        png = plot_win_rates(mine, out_dir / f"winrate_{_slug(task)}_{_slug(dataset)}_{_slug(challenger)}.png", title)
         judge = mine[0].details.get("judge", {})
         lines += [f"### {task.capitalize()}: {challenger} vs {opponent} on {dataset}", "",
                   f"Judge: {judge.get('judge', '?') if isinstance(judge, dict) else judge}.", "",
                   f"![win rate per topic]({png.name})", ""]
-        body = [["all" if r.subset is None else r.subset, str(r.details.get("wins")), str(r.details.get("ties")),
-                 str(r.details.get("losses")), str(r.details.get("invalid")), _cell(r)]
-                for r in sorted(mine, key=lambda r: (r.subset is not None, r.subset or ""))]
-        lines += _table(["topic", "win", "tie", "loss", "invalid", "win rate [CI]"], body)
+        lines += markdown_table(*preference_table(mine))
     return lines
 
 
@@ -176,7 +259,7 @@ def write_report(
         lines += ["### Benchmark-to-arena correlation", ""]
         body = [[c.task, c.dataset, METRIC_LABELS.get(c.metric, c.metric), f"{c.spearman_rho:+.2f}",
                  f"{c.spearman_p:.3g}", str(c.n_models), c.note or ""] for c in correlations]
-        lines += _table(["task", "dataset", "metric", "Spearman rho", "p", "models", "note"], body)
+        lines += markdown_table(["task", "dataset", "metric", "Spearman rho", "p", "models", "note"], body)
     path = out_dir / REPORT_NAME
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

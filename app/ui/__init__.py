@@ -16,6 +16,7 @@ from app.ui.arena import build_arena_tab
 from app.ui.chat import build_chat_tab
 from app.ui.i18n import DEFAULT_LANG, LANG_CHOICES, normalize_lang, t
 from app.ui.leaderboard import build_leaderboard_tab
+from app.ui.results import build_results_tab
 
 UI_PATH = "/ui"
 CSS = """
@@ -53,11 +54,14 @@ def build_ui(app: FastAPI) -> gr.Blocks:
                 relabel += build_chat_tab(app, lang)
             with gr.Tab(t("tab_leaderboard", lang), id="leaderboard", elem_id="tab-leaderboard") as board_tab:
                 relabel += build_leaderboard_tab(app, lang)
+            with gr.Tab(t("tab_results", lang), id="results", elem_id="tab-results") as results_tab:
+                relabel += build_results_tab(app, lang, results_tab)
             with gr.Tab(t("tab_about", lang), id="about", elem_id="tab-about") as about_tab:
                 relabel += build_about_tab(list(app.state.manager.contestants.values()), lang)
         relabel += [(arena_tab, lambda lg: gr.Tab(label=t("tab_arena", lg))),
                     (chat_tab, lambda lg: gr.Tab(label=t("tab_chat", lg))),
                     (board_tab, lambda lg: gr.Tab(label=t("tab_leaderboard", lg))),
+                    (results_tab, lambda lg: gr.Tab(label=t("tab_results", lg))),
                     (about_tab, lambda lg: gr.Tab(label=t("tab_about", lg)))]
 
         def switch_language(choice: str) -> list[Any]:

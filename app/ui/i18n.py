@@ -7,6 +7,7 @@ so a key added in Kazakh only still shows something sensible.
 from typing import Literal
 
 from app.ui.i18n_arena import ARENA_STRINGS
+from app.ui.i18n_results import RESULTS_STRINGS
 
 Lang = Literal["kk", "ru", "en"]
 LANGS: tuple[Lang, ...] = ("kk", "ru", "en")
@@ -162,6 +163,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 STRINGS |= ARENA_STRINGS  # the Arena and Leaderboard tabs keep their strings in their own file
+STRINGS |= RESULTS_STRINGS  # and so does the Results tab
 
 
 def t(key: str, lang: str, **values: object) -> str:

@@ -79,8 +79,8 @@ def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leader
 
             # 1. the Arena tab opens first, in Kazakh, asking to log in or register
             tabs = page.locator("button[role=tab]")
-            expect(tabs).to_have_text([t(k, "kk") for k in ("tab_arena", "tab_chat", "tab_leaderboard", "tab_about")],
-                                      timeout=30_000)
+            expect(tabs).to_have_text([t(k, "kk") for k in ("tab_arena", "tab_chat", "tab_leaderboard", "tab_results",
+                                                            "tab_about")], timeout=30_000)
             expect(page.locator("#login-submit")).to_have_text(t("login_btn", "kk"))
             expect(page.locator("#arena-play")).to_be_hidden()
             _shot(page, "01-login-or-register")
@@ -183,7 +183,7 @@ def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leader
 
             # 9. the whole interface switches to English, the leaderboard included
             page.locator("#ui-language").get_by_text("English").click()
-            expect(tabs).to_have_text(["Arena", "Chat", "Leaderboard", "About"])
+            expect(tabs).to_have_text(["Arena", "Chat", "Leaderboard", "Results", "About"])
             expect(page.locator("#lb-refresh")).to_have_text(t("lb_refresh", "en"))
             expect(table).to_contain_text(t("lb_col_rating", "en"), timeout=30_000)
             _shot(page, "10-leaderboard-english")

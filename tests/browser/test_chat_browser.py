@@ -126,7 +126,7 @@ def test_citizen_asks_in_kazakh_rates_the_answer_and_switches_to_english(live):
             expect(page.get_by_text(t("input", "en"), exact=True)).to_be_visible()
             expect(page.locator("#egov-note")).to_contain_text("Always check any information")
             expect(page.locator("button[role=tab]")).to_have_text(
-                [t(k, "en") for k in ("tab_arena", "tab_chat", "tab_leaderboard", "tab_about")])
+                [t(k, "en") for k in ("tab_arena", "tab_chat", "tab_leaderboard", "tab_results", "tab_about")])
             expect(answer).to_contain_text(t("sources", "kk"))  # the answer is still there
             expect(page.locator("#chat-notice")).not_to_contain_text(t("thanks_reason", "kk"))
             page.click("#chat-send")  # an empty message is refused, in the new language
