@@ -107,6 +107,21 @@ class Annotator(Base):
     banned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AnnotatorFlagReview(Base):
+    """An admin's decision on an annotator's quality flags; the newest per annotator counts.
+
+    Rows are never updated: clearing and reopening append, so the history stays.
+    """
+
+    __tablename__ = "annotator_flag_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # cleared | reopened
+    reason: Mapped[str] = mapped_column(Text, default="")
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("annotators.id"))  # None: decided outside the UI
+
+
 class Battle(Base):
     """Two anonymous answers to the same prompt, stored whether voted or abandoned."""
 

@@ -1,4 +1,10 @@
-"""`kazarena leaderboard`: Bradley-Terry ratings with confidence intervals from battles."""
+"""`kazarena leaderboard`: Bradley-Terry ratings with confidence intervals from battles.
+
+With --exclude-flagged on the database it leaves out what the Leaderboard tab's
+"leave out flagged annotators" does: battles flagged one by one and annotators with
+an open quality flag that no admin cleared (app.services.flag_reviews). A battles
+file carries no admins' decisions, so there only the battles' own flags apply.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +28,12 @@ logger = logging.getLogger(__name__)
 FORMATS = ("table", "json", "csv")
 
 
-def load_battle_rows(battles: Path | None) -> pd.DataFrame:
-    """The battle rows to rate: from ``--battles FILE``, else the votes in the database."""
+def load_battle_rows(battles: Path | None, *, flagged_annotators: bool = False) -> tuple[pd.DataFrame, frozenset[str]]:
+    """The battle rows to rate (from ``--battles FILE``, else the votes in the database) and, from the
+    database when ``flagged_annotators``, the annotators whose open quality flags leave them out."""
     if battles is not None:
-        return read_battles(battles)
+        return read_battles(battles), frozenset()
+    from app.services.flag_reviews import flagged_to_exclude
     from app.settings import get_settings
     from arena.records import voted_battle_rows
     from db.migrate import upgrade
@@ -35,9 +43,10 @@ def load_battle_rows(battles: Path | None) -> pd.DataFrame:
     upgrade(url)
     with session_scope(url) as session:
         rows = list(voted_battle_rows(session=session))
+        excluded = flagged_to_exclude(session=session) if flagged_annotators and rows else frozenset()
     if not rows:
         raise ValueError("the database has no votes yet; give a battles file with --battles FILE")
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), excluded
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
@@ -99,7 +108,7 @@ def leaderboard(
     ipw: Annotated[bool, typer.Option("--ipw", help="Weight battles by 1/sampling_prob (inverse propensity).")] = False,
     length_control: Annotated[bool, typer.Option("--length-control", help="Control for answer length (style control).")] = False,
     drop_invalid: Annotated[bool, typer.Option("--drop-invalid", help="Drop rows with unknown labels or self-battles instead of failing.")] = False,
-    exclude_flagged: Annotated[bool, typer.Option("--exclude-flagged", help="Leave out votes marked flagged.")] = False,
+    exclude_flagged: Annotated[bool, typer.Option("--exclude-flagged", help="Leave out votes marked flagged and, from the database, annotators with an open quality flag not cleared by an admin (as the Leaderboard tab does).")] = False,
     output_format: Annotated[str, typer.Option("--format", help="Output: table, json or csv.")] = "table",
     plot: Annotated[Path | None, typer.Option(help="Also write a PNG: ratings with CIs and the win-rate heatmap.")] = None,
 ) -> None:
@@ -112,9 +121,12 @@ def leaderboard(
         pinned = Anchor.parse(anchor) if anchor is not None else None
         if plot is not None and plot.suffix.lower() != ".png":
             raise ValueError(f"--plot must name a .png file, got {plot}")
-        rows = load_battle_rows(battles)
+        rows, excluded = load_battle_rows(battles, flagged_annotators=exclude_flagged)
+        if excluded:
+            err.print(f"left out {len(excluded)} flagged annotator(s): {', '.join(sorted(excluded, key=int))}")
         table = prepare_battles(
-            rows, dimension=dimension, topic=topic, exclude_flagged=exclude_flagged, drop_invalid=drop_invalid, ipw=ipw
+            rows, dimension=dimension, topic=topic, exclude_annotators=excluded, exclude_flagged=exclude_flagged,
+            drop_invalid=drop_invalid, ipw=ipw,
         )
         with err.status("fitting ratings", spinner="dots"):
             board = build_leaderboard(

@@ -1,8 +1,12 @@
 """The Arena tab's account panel: register with consent, log in and out, expired sessions.
 
-The session token lives only in the browser session's `gr.State`; every
-handler that acts for the annotator checks it again with the service
-(`annotator_for_token`), so an expired or banned session is asked to log in.
+The session token lives in the browser session's `gr.State`, and a copy in the
+browser's localStorage (`gr.BrowserState`) lets a page reload restore the login
+while the server-side session lives: on page load `restore` checks the stored
+token with the service and shows the logged-in view, or forgets a token that
+expired, was logged out or belongs to a banned annotator. Every handler that
+acts for the annotator checks the token again (`annotator_for_token`), so an
+expired or banned session is asked to log in.
 """
 
 import asyncio
@@ -20,6 +24,12 @@ from db.models import Annotator
 from db.session import session_scope
 
 Out = dict[Any, Any]
+# localStorage entry of the login. Gradio encrypts it with this secret, which it also sends to the page in
+# the app's config, so it only hides the token from a casual look; what keeps the login safe is that the
+# server checks the token on every use and sessions expire. A fixed secret (not Gradio's random default)
+# keeps logins across restarts of the app and across its processes.
+STORAGE_KEY = "kazarena-login"
+STORAGE_SECRET = "kazarena-login-v1"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 
@@ -61,6 +71,8 @@ class AccountPanel:
     def __init__(self, app: FastAPI, lang: str) -> None:
         self.settings: Settings = app.state.settings
         self.state = gr.State(new_state())
+        # Gradio writes a BrowserState only when the value is truthy, so a logout stores {"token": None}, never None.
+        self.stored = gr.BrowserState({"token": None}, storage_key=STORAGE_KEY, secret=STORAGE_SECRET)
         self.ui_lang = gr.State(lang)  # kept in step with the language selector by mount_ui
         with gr.Column(elem_id="arena-login-box") as self.login_box:
             self.login_heading = gr.Markdown(f"### {t('login_heading', lang)}")
@@ -103,13 +115,14 @@ class AccountPanel:
         return None if who is None or who.banned else who
 
     def session_outputs(self) -> list[Any]:
-        return [self.login_box, self.user_box, self.user_md, self.play_box, self.admin_box, self.password]
+        return [self.login_box, self.user_box, self.user_md, self.play_box, self.admin_box, self.password, self.stored]
 
     def show(self, state: dict[str, Any], lg: str) -> Out:
-        """What a logged-in (or logged-out) person sees."""
+        """What a logged-in (or logged-out) person sees; the browser keeps the token (or forgets it)."""
         logged_in = bool(state.get("token"))
         name = t("logged_in_as", lg, name=plain_markdown(state["username"])) if logged_in else ""
-        return {self.state: state, self.login_box: gr.update(visible=not logged_in),
+        return {self.state: state, self.stored: {"token": state.get("token")},
+                self.login_box: gr.update(visible=not logged_in),
                 self.user_box: gr.update(visible=logged_in), self.user_md: name,
                 self.play_box: gr.update(visible=logged_in), self.password: "",
                 self.admin_box: gr.update(visible=logged_in and state.get("role") == "admin")}
@@ -149,6 +162,22 @@ class AccountPanel:
         except accounts.AccountError as exc:
             return {self.notice: refusal(exc.code, str(exc), lg, self.settings), self.password: ""}
         return {**self.show(state, lg), self.notice: ""}
+
+    async def restore(self, stored: Any, lg: str) -> Out:
+        """On page load: log in again with the token the browser kept, if its session is still live.
+
+        Nothing stored: nothing changes. A token the server no longer accepts (expired, logged out, banned)
+        is forgotten quietly and the login form stays.
+        """
+        lg = normalize_lang(lg)
+        token = stored.get("token") if isinstance(stored, dict) else None
+        if not isinstance(token, str) or not token:
+            return {self.notice: gr.update()}  # Gradio reads an empty dict as one value, not as "no updates"
+        who = await asyncio.to_thread(self.whoami, {"token": token})
+        if who is None:
+            return self.show(new_state(), lg)
+        return self.show({**new_state(), "token": token, "annotator_id": who.id, "username": who.username,
+                          "role": who.role}, lg)
 
     def _logout(self, token: str) -> None:
         with session_scope(self.settings.database_url) as s:

@@ -4,7 +4,8 @@ Recomputed only when asked (Refresh), from the voted battles of annotators who
 are not banned (arena.records); the fit is cached by the hash of the battles
 that enter it, so a Refresh with no new votes costs a database read and a hash.
 With "leave out flagged annotators", annotators with an open quality flag
-(arena.quality; not cleared by an admin) and battles flagged one by one are left out.
+(arena.quality; not cleared by an admin, app.services.flag_reviews) and battles
+flagged one by one are left out, as `kazarena leaderboard --exclude-flagged` does.
 The Judge section is the database report of `kazarena agreement` (eval.judge.agreement)
 for the judge with the newest verdicts, rendered as Markdown.
 """
@@ -23,10 +24,9 @@ from fastapi import FastAPI
 from PIL import Image
 from sqlalchemy import func, select
 
-from app.ui.admin import cleared_flags, quality_flags
+from app.services import flag_reviews
 from app.ui.i18n import normalize_lang, t
 from arena.battles import DIMENSIONS, NoBattlesError, prepare_battles, topics
-from arena.quality import annotators_to_exclude
 from arena.ratings.leaderboard import Leaderboard, build_leaderboard, data_hash
 from arena.ratings.plot import plot_leaderboard
 from arena.records import voted_battle_rows
@@ -232,19 +232,17 @@ class LeaderboardTab:
     def refresh(self, dimension: str, topic: str | None, exclude_flagged: bool, lg: str) -> Outputs:
         """Read the votes, fit (or take from the cache) and render: summary, table, two-model text, chart, topics."""
         lg = normalize_lang(lg)
+        excluded: frozenset[str] = frozenset()
         with session_scope(self.url) as s:
             rows = list(voted_battle_rows(session=s))
-            quality_rows = list(voted_battle_rows(session=s, include_gold=True)) if exclude_flagged and rows else []
+            if exclude_flagged and rows:
+                excluded = flag_reviews.flagged_to_exclude(session=s)
         topic_choices = [(t("lb_all_topics", lg), ""), *[(x, x) for x in (topics(rows) if rows else [])]]
         topic = topic if topic in {v for _, v in topic_choices} else ""
         topic_update = gr.update(choices=topic_choices, value=topic)
         hidden = gr.update(visible=False)
         if not rows:
             return t("lb_no_votes", lg), hidden, "", hidden, topic_update
-        excluded: frozenset[str] = frozenset()
-        if exclude_flagged:
-            flags = [f for fs in quality_flags(quality_rows).values() for f in fs]
-            excluded = annotators_to_exclude(flags, cleared=cleared_flags(self.app))
         try:
             table = prepare_battles(rows, dimension=dimension or "overall", topic=topic or None,
                                     exclude_annotators=excluded, exclude_flagged=exclude_flagged, drop_invalid=True)

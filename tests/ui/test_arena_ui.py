@@ -12,13 +12,12 @@ import gradio as gr
 import pytest
 from sqlalchemy import func, select, update
 
-from app.services import accounts
+from app.services import accounts, flag_reviews
 from app.ui.accounts import new_state, plain_markdown
-from app.ui.admin import cleared_flags
 from app.ui.arena import ArenaTab, needs_overall
 from app.ui.i18n import t
 from arena.records import voted_battle_rows
-from db.models import Annotator, AnnotatorSession, Battle, Vote
+from db.models import Annotator, AnnotatorFlagReview, AnnotatorSession, Battle, Vote
 from db.session import session_scope
 from tests.ui.arena_helpers import cast, offline_app, run, small_arena
 from tests.utils.arena import annotator, ready_battle
@@ -228,9 +227,22 @@ def test_admin_sees_flags_with_evidence_bans_with_a_reason_unbans_and_clears(ui)
     assert refused[ui.tab.account.notice] == t("err_banned", "en", reason="always left")
     asyncio.run(panel._action("unban")(biased, "", admin, "en"))
     table, _ = asyncio.run(panel._action("clear")(biased, "", admin, "en"))
-    assert str(biased) in cleared_flags(ui.app) and table[table["id"] == biased].iloc[0][t("col_cleared", "en")] == "yes"
+    assert table[table["id"] == biased].iloc[0][t("col_cleared", "en")] == "yes"
     with session_scope(ui.url) as s:
         assert not s.get(Annotator, biased).banned
+        assert flag_reviews.cleared_annotators(session=s) == {str(biased)}
+    table, _ = asyncio.run(panel._action("clear")(biased, "looked at the votes: fine", admin, "en"))
+    assert table[table["id"] == biased].iloc[0][t("col_cleared", "en")] == "yes: looked at the votes: fine"
+    assert asyncio.run(panel._action("reopen")(biased, "", leftie, "en"))[1] == t("admin_only", "en")
+    assert asyncio.run(panel._action("clear")(999, "", admin, "en"))[1] == t("err_not_found", "en")
+    table, _ = asyncio.run(panel._action("reopen")(biased, "", admin, "en"))
+    assert table[table["id"] == biased].iloc[0][t("col_cleared", "en")] == "no"
+    with session_scope(ui.url) as s:
+        assert flag_reviews.cleared_annotators(session=s) == frozenset()
+        boss = s.scalar(select(Annotator).where(Annotator.username == "boss"))
+        reviews = s.scalars(select(AnnotatorFlagReview).order_by(AnnotatorFlagReview.id)).all()
+        assert [(r.annotator_id, r.decision, r.admin_id) for r in reviews] == [
+            (biased, "cleared", boss.id), (biased, "cleared", boss.id), (biased, "reopened", boss.id)]
 
 
 # ------------------------------------------------------------ a real battle

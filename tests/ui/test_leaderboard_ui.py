@@ -7,8 +7,7 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from app.services import accounts
-from app.ui.admin import cleared_flags
+from app.services import accounts, flag_reviews
 from app.ui.i18n import t
 from app.ui.leaderboard import LeaderboardTab
 from db.session import session_scope
@@ -120,7 +119,8 @@ def test_flagged_annotators_can_be_left_out_and_cleared_and_banned_ones_never_co
     shown = _refresh(board, exclude=True)
     assert t("lb_excluded", "en", n=1) in shown.summary
     assert _wlt(_refresh(board, exclude=False), "m1") == "17 / 13 / 0"
-    cleared_flags(board.app).add(str(biased))  # an admin cleared the flag
+    with session_scope(board.url) as s:  # an admin cleared the flag
+        flag_reviews.set_cleared(session=s, annotator_id=biased, cleared=True, admin_id=None)
     assert _wlt(_refresh(board, exclude=True), "m1") == "17 / 13 / 0"
     with session_scope(board.url) as s:
         accounts.set_ban(session=s, annotator_id=biased, banned=True, reason="always left")
