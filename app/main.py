@@ -10,10 +10,11 @@ from fastapi.responses import RedirectResponse
 
 from app.api.errors import install_error_handlers
 from app.api.limits import BodyLimitMiddleware
-from app.api.routes import arena, chat, export, generate, health, openai_compat
+from app.api.routes import arena, chat, eval_results, export, generate, health, openai_compat
 from app.crud import KeyCache
-from app.services.arena import Arena
+from app.services.arena import Arena, model_labels
 from app.services.ratelimit import RateLimiter
+from app.services.vote_writer import VoteWriter
 from app.serving import calllog
 from app.serving.grounding import load_grounder
 from app.serving.manager import ModelManager
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
             yield
         finally:
             await calllog.drain()
+            app.state.vote_writer.close()
             if owns_manager:
                 await app.state.manager.stop()
 
@@ -51,9 +53,13 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.state.arena = Arena(app.state.manager, settings, app.state.grounder, np.random.default_rng())
     app.state.battle_limiter = RateLimiter(settings.battles_per_minute)
     app.state.vote_limiter = RateLimiter(settings.votes_per_minute)
+    app.state.vote_writer = VoteWriter(
+        settings.database_url, max_comment=settings.max_comment_chars,
+        labels=lambda: model_labels(app.state.manager),
+        rate_check=lambda annotator_id, ip: app.state.vote_limiter.check(f"a:{annotator_id}", f"ip:{ip}"))
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (health, generate, openai_compat, chat, arena, export):
+    for module in (health, generate, openai_compat, chat, arena, export, eval_results):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

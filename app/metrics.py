@@ -13,6 +13,11 @@ TTFT = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
+VOTE_BATCH = Histogram(
+    "kazarena_vote_batch_size", "Votes written per transaction by the vote writer",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+
 
 def observe(model: str, endpoint: str, status: str, latency_s: float, prompt_tokens: int = 0,
             completion_tokens: int = 0, ttft_s: float | None = None) -> None:

@@ -14,11 +14,12 @@ from db.models import Annotator
 from db.session import session_scope
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Plain attribute reads are async so that FastAPI does not send them to a worker thread.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_manager(request: Request) -> ModelManager:
+async def get_manager(request: Request) -> ModelManager:
     return request.app.state.manager
 
 
@@ -51,7 +52,11 @@ def session_token(request: Request) -> str | None:
 
 def current_annotator(request: Request, session: "SessionDep") -> Annotator:
     """The logged-in annotator; 401 without a live session, 403 when banned."""
-    token = session_token(request)
+    return authenticate(session, session_token(request))
+
+
+def authenticate(session: Session, token: str | None) -> Annotator:
+    """The annotator of a live session token; 401 without one, 403 when banned."""
     annotator = annotator_for_token(session=session, token=token) if token else None
     if annotator is None:
         raise ApiError(401, "login_required", "log in first (your session may have expired)")

@@ -1,6 +1,7 @@
 """Every error leaves the API as JSON `{"error": {"code", "message", "type"}}` (OpenAI-shaped)."""
 
 import logging
+import math
 
 import openai
 from fastapi import FastAPI, Request
@@ -83,7 +84,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ArenaError)
     async def _arena(_: Request, exc: ArenaError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return response
 
     @app.exception_handler(ModelNotFound)
     async def _not_found(_: Request, exc: ModelNotFound) -> JSONResponse:

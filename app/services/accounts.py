@@ -2,6 +2,7 @@
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -94,15 +95,25 @@ def login(*, session: Session, username: str, password: str, ttl_hours: float) -
 
 def annotator_for_token(*, session: Session, token: str) -> Annotator | None:
     """The annotator of a live session, or None (unknown or expired token)."""
+    return annotators_for_tokens(session=session, tokens=[token]).get(token)
+
+
+def annotators_for_tokens(*, session: Session, tokens: Iterable[str]) -> dict[str, Annotator]:
+    """The annotators of those tokens whose sessions are live, in one query."""
+    by_hash = {hash_key(t): t for t in tokens}
+    if not by_hash:
+        return {}
     found = session.execute(
-        select(Annotator, AnnotatorSession.expires_at).join(AnnotatorSession, AnnotatorSession.annotator_id == Annotator.id)
-        .where(AnnotatorSession.token_hash == hash_key(token))).first()
-    if found is None:
-        return None
-    annotator, expires = found
-    if expires.tzinfo is None:  # SQLite returns naive datetimes
-        expires = expires.replace(tzinfo=UTC)
-    return annotator if expires > datetime.now(UTC) else None
+        select(Annotator, AnnotatorSession.token_hash, AnnotatorSession.expires_at)
+        .join(AnnotatorSession, AnnotatorSession.annotator_id == Annotator.id)
+        .where(AnnotatorSession.token_hash.in_(by_hash)))
+    now, live = datetime.now(UTC), {}
+    for annotator, token_hash, expires in found:
+        if expires.tzinfo is None:  # SQLite returns naive datetimes
+            expires = expires.replace(tzinfo=UTC)
+        if expires > now:
+            live[by_hash[token_hash]] = annotator
+    return live
 
 
 def logout(*, session: Session, token: str) -> None:

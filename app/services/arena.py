@@ -35,9 +35,9 @@ TASK_TEMPLATE = ("Төмендегі диалогты 2-адамның атын�
 
 
 class ArenaError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,13 @@ class Arena:
     @property
     def url(self) -> str:
         return self.settings.database_url
+
+
+def model_labels(manager: ModelManager) -> dict[str, str]:
+    """Display names for the reveal after a vote, gold control answers included."""
+    labels = {m.name: m.label() for m in manager.config.models}
+    labels |= {spec.name: spec.label() for spec in manager.contestants.values()}
+    return labels | {GOLD_GOOD: "control answer (reference)", GOLD_BAD: "control answer (corrupted)"}
 
 
 def eligible_models(manager: ModelManager) -> dict[str, float]:

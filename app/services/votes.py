@@ -1,21 +1,35 @@
-"""Casting a vote: once per battle per annotator, idempotent, only on complete answers.
+"""Casting votes: once per battle per annotator, idempotent, only on complete answers.
 
 The database enforces the rules that must survive concurrency: one vote per
-(battle, annotator) and one vote per idempotency key. A vote is acknowledged
-only after its transaction committed.
+(battle, annotator) and one vote per idempotency key. Votes are written in
+batches: `cast_votes` reads what a batch needs in three queries, checks every
+ballot in order, and commits once; a vote is acknowledged only after that
+commit. A batch of one is the plain case (`cast_vote`); `VoteWriter`
+(app/services/vote_writer.py) gathers the votes that arrive together.
 """
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.services.accounts import annotators_for_tokens
 from app.services.arena import ArenaError
 from arena.votes import VoteError, resolve
 from db.models import Annotator, Battle, Vote
+
+# A battle row carries both conversations; the vote needs none of them.
+_BATTLE = (Battle.id, Battle.annotator_id, Battle.state, Battle.position, Battle.model_a, Battle.model_b,
+           Battle.timings)
+_VOTE = (Vote.id, Vote.battle_id, Vote.annotator_id, Vote.idempotency_key, Vote.winner, Vote.decided_by,
+         Vote.winner_content, Vote.winner_language, Vote.winner_overall)
+
+RateCheck = Callable[[int, str], float]  # (annotator id, ip) -> seconds to wait, 0 when allowed
 
 
 @dataclass(frozen=True)
@@ -28,7 +42,18 @@ class Ballot:
     idempotency_key: str = ""
 
 
-def reveal(battle: Battle, vote: Vote, labels: dict[str, str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class VoteRequest:
+    """A ballot for a battle, from a session token (checked here) or an annotator already checked."""
+
+    battle_id: str
+    ballot: Ballot
+    token: str | None = None
+    voter: Annotator | None = None
+    ip: str = "unknown"
+
+
+def reveal(battle: Any, vote: Any, labels: dict[str, str]) -> dict[str, Any]:
     """The answer to a vote: who was left and right, and how the vote was read."""
     left, right = (battle.model_a, battle.model_b) if battle.position == "a" else (battle.model_b, battle.model_a)
     return {"battle_id": battle.id, "vote_id": vote.id,
@@ -41,19 +66,132 @@ def reveal(battle: Battle, vote: Vote, labels: dict[str, str]) -> dict[str, Any]
 
 def cast_vote(*, session: Session, annotator: Annotator, battle_id: str, ballot: Ballot,
               max_comment: int, labels: dict[str, str]) -> dict[str, Any]:
+    """One vote by an annotator the caller has authenticated; raises ArenaError when refused."""
+    [result] = cast_votes(session, [VoteRequest(battle_id, ballot, voter=annotator)],
+                          max_comment=max_comment, labels=labels)
+    if isinstance(result, ArenaError):
+        raise result
+    return result
+
+
+def cast_votes(session: Session, requests: Sequence[VoteRequest], *, max_comment: int, labels: dict[str, str],
+               rate_check: RateCheck | None = None) -> list[dict[str, Any] | ArenaError]:
+    """Each request's reveal, or the ArenaError that refused it, in order; one commit for them all."""
+    voters = _voters(session, requests)
+    allowed = [_rate(voters[i], r.ip, rate_check) for i, r in enumerate(requests)]
+    try:
+        return _cast(session, requests, voters, allowed, max_comment, labels)
+    except (IntegrityError, _LostRace):
+        session.rollback()  # another process wrote a twin between our reads and our commit
+    if len(requests) > 1:  # isolate it: the others must not fail with it
+        return [voter if isinstance(voter, ArenaError) else refused if refused else
+                cast_votes(session, [VoteRequest(r.battle_id, r.ballot, voter=voter)], max_comment=max_comment,
+                           labels=labels)[0]
+                for r, voter, refused in zip(requests, voters, allowed, strict=True)]
+    try:  # the twin is committed now, so the checks see it: replay or "already voted"
+        return _cast(session, requests, voters, allowed, max_comment, labels)
+    except (IntegrityError, _LostRace):
+        session.rollback()
+        return [ArenaError(409, "already_voted", "you already voted on this battle")]
+
+
+class _LostRace(Exception):
+    pass
+
+
+def _voters(session: Session, requests: Sequence[VoteRequest]) -> list[Annotator | ArenaError]:
+    live = annotators_for_tokens(session=session, tokens={r.token for r in requests if r.voter is None and r.token})
+    out: list[Annotator | ArenaError] = []
+    for r in requests:
+        who = r.voter or live.get(r.token or "")
+        if who is None:
+            out.append(ArenaError(401, "login_required", "log in first (your session may have expired)"))
+        elif who.banned:
+            out.append(ArenaError(403, "banned", "this account is suspended"))
+        else:
+            out.append(who)
+    return out
+
+
+def _rate(voter: Annotator | ArenaError, ip: str, rate_check: RateCheck | None) -> ArenaError | None:
+    if rate_check is None or isinstance(voter, ArenaError):
+        return None
+    wait = rate_check(voter.id, ip)
+    if not wait:
+        return None
+    return ArenaError(429, "rate_limited", f"too many requests; try again in {math.ceil(wait)} s", retry_after=wait)
+
+
+def _cast(session: Session, requests: Sequence[VoteRequest], voters: list[Annotator | ArenaError],
+          limited: list[ArenaError | None], max_comment: int, labels: dict[str, str]) -> list[dict[str, Any] | ArenaError]:
+    keys = {r.ballot.idempotency_key for r in requests}
+    earlier = {v.idempotency_key: v for v in session.execute(select(*_VOTE).where(Vote.idempotency_key.in_(keys)))}
+    battles = {b.id: b for b in session.execute(select(*_BATTLE).where(Battle.id.in_({r.battle_id for r in requests})))}
+    results: list[dict[str, Any] | ArenaError] = []
+    new: list[tuple[int, dict[str, Any]]] = []  # (position in results, vote row)
+    claimed: set[str] = set()
+    for r, voter, refused in zip(requests, voters, limited, strict=True):
+        try:
+            if isinstance(voter, ArenaError):
+                raise voter
+            if refused:
+                raise refused
+            key = r.ballot.idempotency_key
+            if key in earlier:  # a retry: answer as the first time
+                results.append(_replay(earlier[key], voter, r.battle_id, battles, labels))
+                continue
+            row = _new_vote(voter, r, battles.get(r.battle_id), claimed, max_comment)
+        except ArenaError as exc:
+            results.append(exc)
+            continue
+        claimed.add(r.battle_id)
+        earlier[row["idempotency_key"]] = _Pending(row)  # a twin later in this batch replays it
+        new.append((len(results), row))
+        results.append({})  # filled after the insert
+    if not new:
+        session.rollback()
+        return results
+    ids = session.scalars(insert(Vote).returning(Vote.id, sort_by_parameter_order=True), [row for _, row in new]).all()
+    done = session.execute(update(Battle).where(Battle.id.in_(claimed), Battle.state == "ready")
+                           .values(state="voted").execution_options(synchronize_session=False))
+    if done.rowcount != len(claimed):
+        raise _LostRace
+    session.commit()  # acknowledged only once durable
+    for (i, row), vote_id in zip(new, ids, strict=True):
+        row["id"] = vote_id
+        results[i] = reveal(battles[row["battle_id"]], _Pending(row), labels)
+    for i, res in enumerate(results):  # twins of new votes in the same batch
+        if isinstance(res, _PendingReplay):
+            results[i] = reveal(battles[res.vote.row["battle_id"]], res.vote, labels)
+    return results
+
+
+class _Pending:
+    """A vote of this batch, readable like a stored one (its id is known after the insert)."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return self.row[name]
+
+
+@dataclass
+class _PendingReplay:
+    vote: _Pending
+
+
+def _new_vote(voter: Annotator, r: VoteRequest, battle: Any, claimed: set[str], max_comment: int) -> dict[str, Any]:
+    ballot = r.ballot
     if not 8 <= len(ballot.idempotency_key) <= 128:
         raise ArenaError(400, "invalid_idempotency_key", "idempotency_key must be 8-128 characters")
     if ballot.comment is not None and len(ballot.comment) > max_comment:
         raise ArenaError(400, "comment_too_long", f"comments are limited to {max_comment} characters")
-    earlier = session.scalar(select(Vote).where(Vote.idempotency_key == ballot.idempotency_key))
-    if earlier is not None:
-        return _replay(session, earlier, annotator, battle_id, labels)
-    battle = session.get(Battle, battle_id)
     if battle is None:
         raise ArenaError(404, "battle_not_found", "no such battle")
-    if battle.annotator_id != annotator.id:
+    if battle.annotator_id != voter.id:
         raise ArenaError(403, "not_your_battle", "you can only vote on battles you were given")
-    if battle.state == "voted":
+    if battle.state == "voted" or battle.id in claimed:
         raise ArenaError(409, "already_voted", "you already voted on this battle")
     if battle.state != "ready":
         raise ArenaError(409, "answers_incomplete", "wait until both answers are complete before voting")
@@ -61,26 +199,19 @@ def cast_vote(*, session: Session, annotator: Annotator, battle_id: str, ballot:
         verdict = resolve(ballot.content, ballot.language, ballot.overall, ballot.both_bad, battle.position == "a")
     except VoteError as exc:
         raise ArenaError(400, exc.code, str(exc)) from exc
-    done = battle.timings.get("answers_done")
-    vote = Vote(battle_id=battle.id, annotator_id=annotator.id, idempotency_key=ballot.idempotency_key,
+    done = (battle.timings or {}).get("answers_done")
+    return dict(battle_id=battle.id, annotator_id=voter.id, idempotency_key=ballot.idempotency_key,
                 winner_content=verdict.content, winner_language=verdict.language, winner_overall=verdict.overall,
                 winner=verdict.winner, decided_by=verdict.decided_by, both_bad=ballot.both_bad,
-                comment=(ballot.comment or "").strip() or None, consent_version=annotator.consent_version,
-                seconds_to_vote=None if done is None else max(datetime.now(UTC).timestamp() - done, 0.0))
-    battle.state = "voted"
-    session.add(vote)
-    try:
-        session.commit()  # acknowledged only once durable
-    except IntegrityError:
-        session.rollback()  # a concurrent twin won the race: answer as it was answered
-        earlier = session.scalar(select(Vote).where(Vote.idempotency_key == ballot.idempotency_key))
-        if earlier is not None:
-            return _replay(session, earlier, annotator, battle_id, labels)
-        raise ArenaError(409, "already_voted", "you already voted on this battle") from None
-    return reveal(battle, vote, labels)
+                comment=(ballot.comment or "").strip() or None, consent_version=voter.consent_version,
+                seconds_to_vote=None if done is None else max(datetime.now(UTC).timestamp() - done, 0.0),
+                created_at=datetime.now(UTC))
 
 
-def _replay(session: Session, vote: Vote, annotator: Annotator, battle_id: str, labels: dict[str, str]) -> dict[str, Any]:
-    if vote.annotator_id != annotator.id or vote.battle_id != battle_id:
+def _replay(vote: Any, voter: Annotator, battle_id: str, battles: dict[str, Any],
+            labels: dict[str, str]) -> dict[str, Any] | _PendingReplay:
+    if vote.annotator_id != voter.id or vote.battle_id != battle_id:
         raise ArenaError(409, "idempotency_key_reused", "this idempotency key was used for another vote")
-    return reveal(session.get(Battle, vote.battle_id), vote, labels)  # type: ignore[arg-type]
+    if isinstance(vote, _Pending):
+        return _PendingReplay(vote)
+    return reveal(battles[vote.battle_id], vote, labels)

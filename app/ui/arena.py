@@ -3,8 +3,9 @@
 Model A is always the left answer and Model B the right one. The handlers call
 the same services as /api/arena (open_battle, run_turn, add_turn, cast_vote)
 and the same rate limiters. Per-user state (session token, current battle,
-the ballot's idempotency key) lives in a `gr.State`; logging in and
-registering are in app/ui/accounts.py, moderation in app/ui/admin.py.
+the ballot's idempotency key) lives in a `gr.State`, the login's token also in the
+browser (a reload restores it); logging in and registering are in app/ui/accounts.py,
+moderation in app/ui/admin.py.
 """
 
 import asyncio
@@ -17,7 +18,7 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from app.services import accounts, arena, votes
+from app.services import arena, votes
 from app.services.arena import ArenaError
 from app.ui.accounts import AccountPanel, plain_markdown, refusal
 from app.ui.admin import AdminPanel
@@ -184,20 +185,6 @@ class ArenaTab:
                self.status: t("answers_ready" if ready else "answers_failed", lg)}
 
     # ------------------------------------------------------------ the vote
-    def _labels(self) -> dict[str, str]:
-        labels = {m.name: m.label() for m in self.app.state.manager.config.models}
-        labels |= {spec.name: spec.label() for spec in self.app.state.manager.contestants.values()}
-        return labels | {arena.GOLD_GOOD: "control answer (reference)", arena.GOLD_BAD: "control answer (corrupted)"}
-
-    def _cast(self, token: str, battle_id: str, ballot: votes.Ballot) -> dict[str, Any] | None:
-        """The vote through the same service as the REST API; None when the session is gone."""
-        with session_scope(self.settings.database_url) as s:
-            who = accounts.annotator_for_token(session=s, token=token)
-            if who is None or who.banned:
-                return None
-            return votes.cast_vote(session=s, annotator=who, battle_id=battle_id, ballot=ballot,
-                                   max_comment=self.settings.max_comment_chars, labels=self._labels())
-
     async def vote(self, content: str | None, language: str | None, overall: str | None, both_bad: bool,
                    comment: str, state: dict[str, Any], lg: str, request: gr.Request | None = None) -> Out:
         """Record the vote (once, whatever the clicks) and reveal the two models."""
@@ -211,17 +198,17 @@ class ArenaTab:
             return {self.account.notice: t("choose_both", lg)}
         if needs_overall(content, language) and not both_bad and not overall:
             return {self.account.notice: t("err_overall_required", lg), self.overall: gr.update(visible=True)}
-        wait = self.app.state.vote_limiter.check(f"a:{state['annotator_id']}", f"ip:{_ip(request)}")
-        if wait:
-            return {self.account.notice: t("rate_limited", lg, seconds=math.ceil(wait))}
         ballot = votes.Ballot(content, language, overall if needs_overall(content, language) else None,
                               bool(both_bad), comment or None, state["key"])
-        try:
-            reveal = await asyncio.to_thread(self._cast, state["token"], battle["id"], ballot)
+        try:  # the same writer, checks and rate limit as POST /api/arena/battles/{id}/vote
+            reveal = await self.app.state.vote_writer.submit(
+                votes.VoteRequest(battle["id"], ballot, token=state["token"], ip=_ip(request)))
         except ArenaError as exc:
+            if exc.code in ("login_required", "banned"):
+                return self.account.expired(lg)
+            if exc.code == "rate_limited":
+                return {self.account.notice: t("rate_limited", lg, seconds=math.ceil(exc.retry_after or 1))}
             return {self.account.notice: self._refused(exc, lg)}
-        if reveal is None:
-            return self.account.expired(lg)
         text = t("reveal", lg, left=plain_markdown(f"{reveal['left']['label']} ({reveal['left']['model']})"),
                  right=plain_markdown(f"{reveal['right']['label']} ({reveal['right']['model']})"))
         if (comment or "").strip():
@@ -251,6 +238,15 @@ class ArenaTab:
               outputs=session, api_visibility="private").then(
             self.admin.listing, inputs=[self.state, self.ui_lang], outputs=[self.admin.table, self.admin.notice],
             api_visibility="private")
+        # a reload restores a live login kept by the browser: the page's load event, wired here so that the
+        # tab stays self-contained
+        page = gr.context.Context.root_block
+        if page is None:
+            raise RuntimeError("build the Arena tab inside a gr.Blocks context")
+        page.load(acc.restore, inputs=[acc.stored, self.ui_lang], outputs=session, show_progress="hidden",
+                  api_visibility="private").then(
+            self.admin.listing, inputs=[self.state, self.ui_lang], outputs=[self.admin.table, self.admin.notice],
+            show_progress="hidden", api_visibility="private")
         acc.register_btn.click(acc.register, inputs=[acc.reg_username, acc.reg_password, acc.proficiency,
                                                      acc.education, acc.region, acc.script, acc.consent, acc.age,
                                                      self.ui_lang],

@@ -122,8 +122,9 @@ def test_rate_limit_answers_429_with_a_wait(sqlite_url):
     me, token = annotator(sqlite_url)
     battles = [ready_battle(sqlite_url, me) for _ in range(3)]
     with TestClient(_app(sqlite_url, votes_per_minute=2)) as c:
-        codes = [c.post(f"/api/arena/battles/{b}/vote", json=_vote(), headers=auth(token)).status_code for b in battles]
-        assert codes == [200, 200, 429]
+        answers = [c.post(f"/api/arena/battles/{b}/vote", json=_vote(), headers=auth(token)) for b in battles]
+        assert [r.status_code for r in answers] == [200, 200, 429]
+        assert 0 < int(answers[2].headers["Retry-After"]) <= 60 and "try again in" in answers[2].json()["error"]["message"]
 
 
 def test_fifty_annotators_voting_at_once_lose_and_double_nothing(db_url):

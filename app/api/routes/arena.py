@@ -5,6 +5,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -71,9 +72,12 @@ def _account_error(exc: accounts.AccountError) -> ApiError:
     return ApiError(status, exc.code, str(exc))
 
 
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def _limit(request: Request, limiter_name: str, annotator: Annotator) -> None:
-    ip = request.client.host if request.client else "unknown"
-    wait = getattr(request.app.state, limiter_name).check(f"a:{annotator.id}", f"ip:{ip}")
+    wait = getattr(request.app.state, limiter_name).check(f"a:{annotator.id}", f"ip:{_ip(request)}")
     if wait:
         raise ApiError(429, "rate_limited", f"too many requests; try again in {wait:.0f} s")
 
@@ -172,15 +176,11 @@ def read_battle(battle_id: str, annotator: AnnotatorDep, session: SessionDep) ->
 
 
 @router.post("/battles/{battle_id}/vote")
-def create_vote(battle_id: str, body: VoteIn, request: Request, annotator: AnnotatorDep, session: SessionDep,
-                settings: SettingsDep) -> dict[str, object]:
+async def create_vote(battle_id: str, body: VoteIn, request: Request) -> JSONResponse:
     """Vote on content and Kazakh language (overall when they disagree); reveals the models."""
-    _limit(request, "vote_limiter", annotator)
-    labels = {m.name: m.label() for m in request.app.state.manager.config.models}
-    labels |= {arena.GOLD_GOOD: "control answer (reference)", arena.GOLD_BAD: "control answer (corrupted)"}
     ballot = votes.Ballot(body.content, body.language, body.overall, body.both_bad, body.comment, body.idempotency_key)
-    return votes.cast_vote(session=session, annotator=annotator, battle_id=battle_id, ballot=ballot,
-                           max_comment=settings.max_comment_chars, labels=labels)
+    vote = votes.VoteRequest(battle_id, ballot, token=session_token(request), ip=_ip(request))
+    return JSONResponse(await request.app.state.vote_writer.submit(vote))  # ArenaError -> its 4xx
 
 
 @router.get("/admin/annotators")
