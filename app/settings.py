@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     max_comment_chars: int = 2000
     battles_per_minute: int = Field(10, ge=1, description="per annotator and per IP")
     votes_per_minute: int = Field(30, ge=1, description="per annotator and per IP")
+    vote_batch_max: int = Field(256, ge=1, description="most votes the vote writer commits in one transaction")
     session_ttl_hours: float = Field(24 * 7, gt=0, description="annotator login lifetime")
     secret_salt: str = Field("dev-salt-change-me", description="salt for exported annotator ids")
 

@@ -4,7 +4,10 @@ Starts the real app (uvicorn, one process) on each database, prepares battles
 that are ready for a vote, then submits votes with --concurrency requests in
 flight for --seconds; one request in ten repeats an earlier ballot with its
 idempotency key (a client retry). At the end every acknowledged vote must be in
-the database exactly once. Prints one JSON line.
+the database exactly once. The reference, in the same run: the same load on
+SQLite with the vote writer limited to one vote per transaction. The client is
+aiohttp in this process; the server's and the client's CPU time per request are
+reported apart, since both share the machine. Prints one JSON line.
 
     .venv/bin/python bench/votes.py [--quick]
 """
@@ -109,13 +112,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(url: str, args: argparse.Namespace) -> dict[str, object]:
+def run(url: str, args: argparse.Namespace, batch_max: int = 256) -> dict[str, object]:
     work = prepare(url, args.annotators, args.battles)
     tmp = Path(tempfile.mkdtemp(prefix="kazarena-votes-"))
     (tmp / "models.yaml").write_text(f"models:\n  - name: m1\n    base_url: http://127.0.0.1:{free_port()}/v1\n")
     port = free_port()
     env = dict(os.environ, KAZARENA_DATABASE_URL=url, KAZARENA_MODELS_CONFIG=str(tmp / "models.yaml"),
-               KAZARENA_VOTES_PER_MINUTE="100000000", KAZARENA_CACHE_DIR=str(tmp))
+               KAZARENA_VOTES_PER_MINUTE="100000000", KAZARENA_CACHE_DIR=str(tmp),
+               KAZARENA_VOTE_BATCH_MAX=str(batch_max))
     app = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port),
                             "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
     try:
@@ -150,6 +154,8 @@ def main() -> None:
     ap.add_argument("--battles", type=int, default=40000, help="battles ready for a vote (the run stops early if all are voted)")
     ap.add_argument("--annotators", type=int, default=100)
     ap.add_argument("--quick", action="store_true", help="5 s per database, 3000 battles")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="skip the reference run on SQLite with one vote per transaction (KAZARENA_VOTE_BATCH_MAX=1)")
     ap.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both", help="which databases to load")
     args = ap.parse_args()
     if args.quick:
@@ -158,6 +164,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kazarena-votes-db-"))
     if args.db in ("sqlite", "both"):
         out["sqlite"] = run(f"sqlite:///{tmp / 'votes.db'}", args)
+        if not args.no_reference:  # the same load with one vote per transaction
+            ref = run(f"sqlite:///{tmp / 'votes-unbatched.db'}", args, batch_max=1)
+            out["sqlite_one_vote_per_transaction"] = ref
+            out["sqlite_batching_speedup"] = round(out["sqlite"]["votes_per_s"] / ref["votes_per_s"], 2)
     if args.db in ("postgres", "both"):
         pg = TempPostgres()
         try:
