@@ -59,12 +59,18 @@ class Endpoint(LLMEndpoint):
 
     @classmethod
     def resolve(cls, base_url: str | None = None, model: str | None = None, **kwargs: Any) -> Endpoint:
-        """GPT-4o at OpenAI when OPENAI_API_KEY is set and no base_url is given; else base_url is required."""
+        """GPT-4o at OpenAI when OPENAI_API_KEY is set and no base_url is given; else base_url is required.
+
+        OPENAI_API_KEY goes to api.openai.com only; another server gets KAZARENA_GENERATE_API_KEY
+        (or `api_key`), so an OpenAI key never reaches a third party by accident.
+        """
         key = os.environ.get("OPENAI_API_KEY", "")
         if not base_url:
             if not key:
                 raise ValueError("give --base-url (any OpenAI-compatible server) or set OPENAI_API_KEY for GPT-4o")
             base_url = OFFICIAL_OPENAI_URL
+        if base_url.rstrip("/") != OFFICIAL_OPENAI_URL:
+            key = os.environ.get("KAZARENA_GENERATE_API_KEY", "")
         return cls(base_url=base_url, model=model or DEFAULT_OPENAI_MODEL, api_key=kwargs.pop("api_key", None)
                    or key or "EMPTY", **kwargs)
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-BaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible server (default: OpenAI, needs OPENAI_API_KEY).")]
+BaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible server (default: OpenAI, needs OPENAI_API_KEY; another server gets KAZARENA_GENERATE_API_KEY if set).")]
 Model = Annotated[str | None, typer.Option(help="Model name at that server (default: gpt-4o).")]
 Concurrency = Annotated[int, typer.Option(min=1, help="Requests in flight at once.")]
 MaxTokens = Annotated[int, typer.Option(min=1, help="Most tokens per reply.")]

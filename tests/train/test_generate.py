@@ -158,6 +158,11 @@ def test_endpoint_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     endpoint = Endpoint.resolve()
     assert (endpoint.base_url, endpoint.model, endpoint.api_key) == ("https://api.openai.com/v1", "gpt-4o", "sk-test")
+    # the OpenAI key is not sent to another server
+    assert Endpoint.resolve("https://llm.example.org/v1", "m").api_key == "EMPTY"
+    monkeypatch.setenv("KAZARENA_GENERATE_API_KEY", "other-key")
+    assert Endpoint.resolve("https://llm.example.org/v1", "m").api_key == "other-key"
+    assert Endpoint.resolve().api_key == "sk-test"
 
 
 def test_generate_conversations(fake: FakeServer, tmp_path: Path) -> None:
