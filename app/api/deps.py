@@ -52,11 +52,7 @@ def session_token(request: Request) -> str | None:
 
 def current_annotator(request: Request, session: "SessionDep") -> Annotator:
     """The logged-in annotator; 401 without a live session, 403 when banned."""
-    return authenticate(session, session_token(request))
-
-
-def authenticate(session: Session, token: str | None) -> Annotator:
-    """The annotator of a live session token; 401 without one, 403 when banned."""
+    token = session_token(request)
     annotator = annotator_for_token(session=session, token=token) if token else None
     if annotator is None:
         raise ApiError(401, "login_required", "log in first (your session may have expired)")

@@ -8,6 +8,7 @@ answers of the last turn are complete.
 import asyncio
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,11 @@ class ArenaError(Exception):
     def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+
+def rate_limited(wait: float) -> ArenaError:
+    """The refusal for a rate limit hit, `wait` seconds before the next try is allowed (sent as Retry-After)."""
+    return ArenaError(429, "rate_limited", f"too many requests; try again in {math.ceil(wait)} s", retry_after=wait)
 
 
 @dataclass(frozen=True)

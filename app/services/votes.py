@@ -8,7 +8,6 @@ commit. A batch of one is the plain case (`cast_vote`); `VoteWriter`
 (app/services/vote_writer.py) gathers the votes that arrive together.
 """
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.services.accounts import annotators_for_tokens
-from app.services.arena import ArenaError
+from app.services.arena import ArenaError, rate_limited
 from arena.votes import VoteError, resolve
 from db.models import Annotator, Battle, Vote
 
@@ -78,18 +77,18 @@ def cast_votes(session: Session, requests: Sequence[VoteRequest], *, max_comment
                rate_check: RateCheck | None = None) -> list[dict[str, Any] | ArenaError]:
     """Each request's reveal, or the ArenaError that refused it, in order; one commit for them all."""
     voters = _voters(session, requests)
-    allowed = [_rate(voters[i], r.ip, rate_check) for i, r in enumerate(requests)]
+    limited = [_rate(voters[i], r.ip, rate_check) for i, r in enumerate(requests)]
     try:
-        return _cast(session, requests, voters, allowed, max_comment, labels)
+        return _cast(session, requests, voters, limited, max_comment, labels)
     except (IntegrityError, _LostRace):
         session.rollback()  # another process wrote a twin between our reads and our commit
     if len(requests) > 1:  # isolate it: the others must not fail with it
         return [voter if isinstance(voter, ArenaError) else refused if refused else
                 cast_votes(session, [VoteRequest(r.battle_id, r.ballot, voter=voter)], max_comment=max_comment,
                            labels=labels)[0]
-                for r, voter, refused in zip(requests, voters, allowed, strict=True)]
+                for r, voter, refused in zip(requests, voters, limited, strict=True)]
     try:  # the twin is committed now, so the checks see it: replay or "already voted"
-        return _cast(session, requests, voters, allowed, max_comment, labels)
+        return _cast(session, requests, voters, limited, max_comment, labels)
     except (IntegrityError, _LostRace):
         session.rollback()
         return [ArenaError(409, "already_voted", "you already voted on this battle")]
@@ -117,9 +116,7 @@ def _rate(voter: Annotator | ArenaError, ip: str, rate_check: RateCheck | None) 
     if rate_check is None or isinstance(voter, ArenaError):
         return None
     wait = rate_check(voter.id, ip)
-    if not wait:
-        return None
-    return ArenaError(429, "rate_limited", f"too many requests; try again in {math.ceil(wait)} s", retry_after=wait)
+    return rate_limited(wait) if wait else None
 
 
 def _cast(session: Session, requests: Sequence[VoteRequest], voters: list[Annotator | ArenaError],

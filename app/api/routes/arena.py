@@ -79,7 +79,7 @@ def _ip(request: Request) -> str:
 def _limit(request: Request, limiter_name: str, annotator: Annotator) -> None:
     wait = getattr(request.app.state, limiter_name).check(f"a:{annotator.id}", f"ip:{_ip(request)}")
     if wait:
-        raise ApiError(429, "rate_limited", f"too many requests; try again in {wait:.0f} s")
+        raise arena.rate_limited(wait)
 
 
 @router.get("/consent")
