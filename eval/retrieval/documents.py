@@ -1,16 +1,22 @@
 """The grounding corpus format: one JSON document per line.
 
 `{"id", "set", "topic", "title", "source_url", "text"}` - the same shape for the
-project's GovSet and CultSet samples and for documents a user brings.
+project's GovSet and CultSet samples and for documents a user brings. An
+optional `checked` field (an ISO date, "2026-12-03") says when the text was
+last checked against its official source; GovSet carries it, other corpora
+may leave it out.
 """
 
+import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REQUIRED_FIELDS = ("id", "set", "topic", "title", "source_url", "text")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,7 @@ class Document:
     title: str
     source_url: str
     text: str
+    checked: str | None = None  # ISO date the text was last checked against its source; None if not given
 
 
 class DocumentError(ValueError):
@@ -40,7 +47,24 @@ def parse_document(row: object, where: str) -> Document:
             raise DocumentError(f"{where}: field '{field}' must be a string, got {type(value).__name__}")
         if not value.strip():
             raise DocumentError(f"{where}: field '{field}' is empty")
-    return Document(**{f: row[f].strip() for f in REQUIRED_FIELDS})
+    fields = {f: row[f].strip() for f in REQUIRED_FIELDS}
+    if "checked" in row:
+        fields["checked"] = parse_checked(row["checked"], where)
+    return Document(**fields)
+
+
+def parse_checked(value: object, where: str) -> str:
+    """The `checked` field: a real calendar date written as YYYY-MM-DD."""
+    if not isinstance(value, str):
+        raise DocumentError(f"{where}: field 'checked' must be a string, got {type(value).__name__}")
+    value = value.strip()
+    try:
+        if not ISO_DATE.fullmatch(value):
+            raise ValueError
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise DocumentError(f"{where}: field 'checked' must be an ISO date (YYYY-MM-DD), got {value!r}") from None
+    return value
 
 
 def load_documents(path: Path | str) -> list[Document]:
@@ -83,9 +107,16 @@ def load_corpus(paths: Iterable[Path | str]) -> list[Document]:
 
 
 def documents_hash(docs: Sequence[Document]) -> str:
-    """sha256 of the documents' content, independent of file layout and whitespace."""
+    """sha256 of the documents' content, independent of file layout and whitespace.
+
+    A document without `checked` hashes as it did before the field existed, so
+    indexes of corpora that never carry it stay current.
+    """
     h = hashlib.sha256()
     for doc in docs:
-        h.update(json.dumps(asdict(doc), ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        fields = asdict(doc)
+        if fields["checked"] is None:
+            del fields["checked"]
+        h.update(json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8"))
         h.update(b"\n")
     return h.hexdigest()

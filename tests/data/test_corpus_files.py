@@ -1,5 +1,6 @@
 """The shipped GovSet and CultSet samples are valid, Kazakh, and reproducible."""
 
+import datetime as dt
 import json
 import re
 import runpy
@@ -14,6 +15,7 @@ from eval.retrieval import load_corpus, load_documents
 DATA = PROJECT_ROOT / "data"
 GOVSET = DATA / "govset" / "govset.jsonl"
 CULTSET = DATA / "cultset" / "cultset.jsonl"
+TAXONOMY = json.loads((DATA / "taxonomy.json").read_text(encoding="utf-8"))
 KAZQAD_PASSAGES = PROJECT_ROOT.parent / "shared" / "data" / "kazqad" / "wiki_passages.jsonl"
 
 KAZAKH_LETTERS = set("әғқңөұүһі")
@@ -54,6 +56,25 @@ def test_govset_has_enough_valid_documents() -> None:
     ]:
         assert word in titles, word
     assert len(Counter(d.topic for d in docs)) >= 10
+
+
+def test_govset_uses_the_taxonomy_and_is_dated() -> None:
+    docs = load_documents(GOVSET)
+    codes = set(TAXONOMY["govset"])
+    assert len(codes) == 21
+    assert all(d.topic in codes for d in docs), sorted({d.topic for d in docs} - codes)
+    for d in docs:
+        assert d.checked is not None, d.id
+        assert dt.date.fromisoformat(d.checked).isoformat() == d.checked, d.id
+
+
+def test_govset_covers_every_taxonomy_code() -> None:
+    # Needs both halves of the GovSet extension (part 1 and part 2) in govset.jsonl.
+    docs = load_documents(GOVSET)
+    assert len(docs) >= 120
+    assert set(TAXONOMY["govset"]) <= {d.topic for d in docs}, sorted(
+        set(TAXONOMY["govset"]) - {d.topic for d in docs}
+    )
 
 
 def test_govset_is_kazakh_cyrillic() -> None:
@@ -108,10 +129,14 @@ def test_ids_are_unique_across_the_grounding_corpus() -> None:
     assert len(docs) == len({d.id for d in docs})
 
 
-@pytest.mark.parametrize("path", [GOVSET, CULTSET])
-def test_files_are_one_compact_object_per_line(path: Path) -> None:
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        (GOVSET, ["id", "set", "topic", "title", "source_url", "checked", "text"]),
+        (CULTSET, ["id", "set", "topic", "title", "source_url", "text"]),
+    ],
+)
+def test_files_are_one_compact_object_per_line(path: Path, fields: list[str]) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     assert all(line.startswith("{") and line.endswith("}") for line in lines)
-    assert all(
-        list(json.loads(line)) == ["id", "set", "topic", "title", "source_url", "text"] for line in lines
-    )
+    assert all(list(json.loads(line)) == fields for line in lines)

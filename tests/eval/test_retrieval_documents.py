@@ -68,3 +68,21 @@ def test_documents_hash_tracks_content_only() -> None:
     assert documents_hash([d]) == documents_hash([Document(**GOOD)])
     assert documents_hash([d]) != documents_hash([Document(**{**GOOD, "text": "Басқа мәтін."})])
     assert len(documents_hash([d])) == 64
+
+
+def test_checked_date_is_optional_and_validated(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "d.jsonl", [GOOD, {**GOOD, "id": "d2", "checked": "2026-12-03"}])
+    first, second = load_documents(path)
+    assert (first.checked, second.checked) == (None, "2026-12-03")
+    for bad in ["03.12.2026", "2026-02-30", 20261203, ""]:
+        path = write_jsonl(tmp_path / "bad.jsonl", [{**GOOD, "checked": bad}])
+        with pytest.raises(DocumentError, match="bad.jsonl:1: field 'checked'"):
+            load_documents(path)
+
+
+def test_documents_hash_is_unchanged_for_documents_without_checked() -> None:
+    import hashlib
+
+    legacy = hashlib.sha256((json.dumps(GOOD, ensure_ascii=False, sort_keys=True) + "\n").encode()).hexdigest()
+    assert documents_hash([Document(**GOOD)]) == legacy
+    assert documents_hash([Document(**GOOD, checked="2026-12-03")]) != legacy
