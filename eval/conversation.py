@@ -9,7 +9,6 @@ and the results are reported per topic.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.jsonl import iter_jsonl
 from db.models import ConversationTask
 from eval.generation import chat_answers
 from eval.judge import DIMENSION_TEMPLATES, PairItem
@@ -51,14 +51,10 @@ def make_dialogue(task_id: str, topic: str | None, messages: Any, where: str) ->
 def load_dialogues(path: Path | str, *, limit: int | None = None) -> list[Dialogue]:
     """Tasks from JSONL ``{id, topic, messages}``."""
     out = []
-    with Path(path).open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if "id" not in row:
-                raise ValueError(f"{path}:{lineno}: missing field 'id'")
-            out.append(make_dialogue(row["id"], row.get("topic"), row.get("messages"), f"{path}:{lineno}"))
+    for lineno, row in iter_jsonl(path):
+        if "id" not in row:
+            raise ValueError(f"{path}:{lineno}: missing field 'id'")
+        out.append(make_dialogue(row["id"], row.get("topic"), row.get("messages"), f"{path}:{lineno}"))
     if not out:
         raise ValueError(f"{path}: no dialogues")
     return out[:limit] if limit is not None else out

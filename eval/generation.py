@@ -11,7 +11,6 @@ answers with the reference in view, per topic.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from db.jsonl import iter_jsonl
 from eval.judge.items import items_from_ift
 from eval.metrics import corpus_chrf_pp, corpus_rouge_l
 from eval.preference import PairJudge, Preference, preference_by_topic
@@ -43,15 +43,11 @@ class GenerationItem:
 def load_generation_items(path: Path | str = IFT_TEST, *, limit: int | None = None) -> list[GenerationItem]:
     """IFT pairs ``{id, instruction, output, topic}`` (the test split by default)."""
     items = []
-    with Path(path).open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            missing = [k for k in ("id", "instruction", "output") if not row.get(k)]
-            if missing:
-                raise ValueError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
-            items.append(GenerationItem(str(row["id"]), row["instruction"], row["output"], row.get("topic")))
+    for lineno, row in iter_jsonl(path):
+        missing = [k for k in ("id", "instruction", "output") if not row.get(k)]
+        if missing:
+            raise ValueError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
+        items.append(GenerationItem(str(row["id"]), row["instruction"], row["output"], row.get("topic")))
     if not items:
         raise ValueError(f"{path}: no items")
     return items[:limit] if limit is not None else items

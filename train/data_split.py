@@ -87,14 +87,15 @@ def main() -> None:
     import json
     from pathlib import Path
 
+    from db.jsonl import read_jsonl
+
     parser = argparse.ArgumentParser(description="Split a JSONL file 90/10 by document.")
     parser.add_argument("rows", type=Path, help="JSONL with a doc_id field per row")
     parser.add_argument("--out-dir", type=Path, help="default: the input's folder")
     parser.add_argument("--test-fraction", type=float, default=0.1)
     args = parser.parse_args()
 
-    lines = args.rows.read_text(encoding="utf-8").splitlines()
-    split = split_by_document([json.loads(x) for x in lines if x.strip()], test_fraction=args.test_fraction)
+    split = split_by_document(read_jsonl(args.rows), test_fraction=args.test_fraction)
     out_dir = args.out_dir or args.rows.parent
     for name, part in (("train", split.train), ("test", split.test)):
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from db.jsonl import read_jsonl
+
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label value that cross-entropy skips
@@ -167,17 +169,8 @@ def tokenize_records(
 
 
 def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Read a JSON-lines file; blank lines are skipped, bad lines name their number."""
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: not valid JSON ({error})") from error
-    return records
+    """Read a JSON-lines file (``db.jsonl.read_jsonl``: blank lines skipped, bad lines name their number)."""
+    return read_jsonl(path)
 
 
 def save_jsonl(path: str | Path, records: list[dict[str, Any]]) -> Path:

@@ -27,6 +27,7 @@ import openai
 from openai import AsyncOpenAI
 from tqdm import tqdm
 
+from db.jsonl import read_jsonl
 from eval.langid import detect_language
 from eval.llm_client import DEFAULT_OPENAI_MODEL, OFFICIAL_OPENAI_URL, LLMEndpoint, Tally, chat, make_client
 from eval.retrieval.documents import Document
@@ -198,7 +199,7 @@ def _done_ids(out: Path) -> set[str]:
     ledger = out.with_name(out.name + ".done")
     if not ledger.exists():
         return set()
-    return {json.loads(line)["key"] for line in ledger.read_text(encoding="utf-8").splitlines() if line.strip()}
+    return {row["key"] for row in read_jsonl(ledger)}
 
 
 async def _run(keys: Sequence[str], work: Callable[[str, AsyncOpenAI, Usage], Any], out: Path,

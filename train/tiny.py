@@ -9,13 +9,14 @@ made from KazQAD, for realistic lengths.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from db.jsonl import iter_jsonl
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -57,18 +58,16 @@ def kazqad_pairs(path: str | Path = KAZQAD_RC, limit: int | None = None) -> list
     packing benchmark and the training tests need.
     """
     pairs = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            answer = row["answers"]["text"][0] if row["answers"]["text"] else ""
-            sentences = re.split(r"(?<=[.!?])\s+", row["context"])
-            output = next((s for s in sentences if answer and answer in s), answer)
-            if not output:
-                continue
-            instruction = f"Мәтін: {row['context']}\n\nСұрақ: {row['question']}"
-            pairs.append({"instruction": instruction, "output": output, "source": row["id"]})
-            if limit is not None and len(pairs) == limit:
-                break
+    for _, row in iter_jsonl(path):
+        answer = row["answers"]["text"][0] if row["answers"]["text"] else ""
+        sentences = re.split(r"(?<=[.!?])\s+", row["context"])
+        output = next((s for s in sentences if answer and answer in s), answer)
+        if not output:
+            continue
+        instruction = f"Мәтін: {row['context']}\n\nСұрақ: {row['question']}"
+        pairs.append({"instruction": instruction, "output": output, "source": row["id"]})
+        if limit is not None and len(pairs) == limit:
+            break
     return pairs
 
 

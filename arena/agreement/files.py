@@ -4,11 +4,11 @@ The CLI gets its pairs from a loader like ``load_label_pairs``; a database
 loader returning the same ``LabelPairs`` can sit beside it.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from arena.agreement.labels import normalize_label
+from db.jsonl import JsonlError, iter_jsonl
 
 
 class LabelFileError(ValueError):
@@ -48,15 +48,9 @@ def read_label_file(path: Path | str) -> dict[str, str]:
     if not path.is_file():
         raise LabelFileError(path, 0, "no such file")
     labels: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise LabelFileError(path, number, f"not valid JSON ({err.msg})") from None
-            if not isinstance(row, dict) or "id" not in row or "label" not in row:
+    try:
+        for number, row in iter_jsonl(path):
+            if "id" not in row or "label" not in row:
                 raise LabelFileError(path, number, 'expected an object with "id" and "label"')
             if not isinstance(row["id"], str | int) or isinstance(row["id"], bool):
                 raise LabelFileError(path, number, f"id must be a string or an integer, got {row['id']!r}")
@@ -68,6 +62,8 @@ def read_label_file(path: Path | str) -> dict[str, str]:
             if item in labels:
                 raise LabelFileError(path, number, f"duplicate id {item!r}")
             labels[item] = label
+    except JsonlError as err:
+        raise LabelFileError(path, err.line, err.reason) from None
     return labels
 
 

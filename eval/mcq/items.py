@@ -18,7 +18,6 @@ the answer index always points at a real option.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 import string
@@ -26,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from db.jsonl import read_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -160,16 +161,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             return list(csv.DictReader(f))
     if path.suffix.lower() != ".jsonl":
         raise DatasetUnavailable(f"{path}: expected a .jsonl or .csv file")
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from e
-    return rows
+    return read_jsonl(path)
 
 
 def load_hub(hub: HubDataset, source: str) -> list[MCQItem]:

@@ -8,10 +8,10 @@ text only, with the index code the chat's grounding uses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from db.jsonl import iter_jsonl
 from eval.mcq.items import MCQItem
 from eval.retrieval import CHUNK_CHARS, BM25Index, Document, load_corpus
 
@@ -22,24 +22,20 @@ CONTEXT_HEADING = "Context:"
 def ift_documents(path: Path | str) -> list[Document]:
     """IFT pairs ``{id, set, topic, instruction, output}`` as documents (instruction + answer)."""
     docs = []
-    with Path(path).open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            missing = [k for k in ("id", "instruction", "output") if k not in row]
-            if missing:
-                raise ValueError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
-            docs.append(
-                Document(
-                    id=str(row["id"]),
-                    set=str(row.get("set", "ift")),
-                    topic=str(row.get("topic", "")),
-                    title="",  # the instruction is already the start of the text
-                    source_url="",
-                    text=f"{row['instruction'].strip()} {row['output'].strip()}",
-                )
+    for lineno, row in iter_jsonl(path):
+        missing = [k for k in ("id", "instruction", "output") if k not in row]
+        if missing:
+            raise ValueError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
+        docs.append(
+            Document(
+                id=str(row["id"]),
+                set=str(row.get("set", "ift")),
+                topic=str(row.get("topic", "")),
+                title="",  # the instruction is already the start of the text
+                source_url="",
+                text=f"{row['instruction'].strip()} {row['output'].strip()}",
             )
+        )
     if not docs:
         raise ValueError(f"{path}: no IFT pairs")
     return docs
@@ -50,8 +46,7 @@ def build_rag_index(paths: Sequence[Path | str], *, chunk_chars: int = CHUNK_CHA
     docs: list[Document] = []
     corpus_files = []
     for path in paths:
-        with Path(path).open(encoding="utf-8") as f:
-            first = json.loads(next(line for line in f if line.strip()))
+        _, first = next(iter_jsonl(path))
         if "instruction" in first:
             docs.extend(ift_documents(path))
         else:

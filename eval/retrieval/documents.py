@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from db.jsonl import JsonlError, iter_jsonl
+
 REQUIRED_FIELDS = ("id", "set", "topic", "title", "source_url", "text")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -74,20 +76,16 @@ def load_documents(path: Path | str) -> list[Document]:
         raise DocumentError(f"{path}: no such corpus file")
     docs: list[Document] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
+    try:
+        for lineno, row in iter_jsonl(path):
             where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DocumentError(f"{where}: not valid JSON ({e.msg})") from e
             doc = parse_document(row, where)
             if doc.id in seen:
                 raise DocumentError(f"{where}: duplicate id '{doc.id}' (first on line {seen[doc.id]})")
             seen[doc.id] = lineno
             docs.append(doc)
+    except JsonlError as e:
+        raise DocumentError(str(e)) from e
     if not docs:
         raise DocumentError(f"{path}: no documents")
     return docs
