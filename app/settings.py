@@ -6,7 +6,10 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from db.paths import CULTSET, DATA_DIR, GOVSET, IFT_TEST, IFT_TRAIN, PROJECT_ROOT, STOPWORDS
+
+__all__ = ["CULTSET", "DATA_DIR", "GOVSET", "IFT_TEST", "IFT_TRAIN", "PROJECT_ROOT", "STOPWORDS", "Settings",
+           "get_settings"]
 
 
 class Settings(BaseSettings):

@@ -24,14 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from db.jsonl import read_jsonl  # noqa: E402
+from db.paths import IFT_TEST  # noqa: E402
 from eval.judge import JudgeCache, JudgeConfig, judge_items  # noqa: E402
 
 
 def rows(start: int, n: int) -> list[dict[str, str]]:
-    lines = (ROOT / "data" / "ift" / "test.jsonl").read_text(encoding="utf-8").splitlines()[start : start + n]
     out = []
-    for line in lines:
-        r = json.loads(line)
+    for r in read_jsonl(IFT_TEST)[start : start + n]:
         out.append({"id": r["id"], "instruction": r["instruction"], "reference": r["output"],
                     "answer_a": r["output"], "answer_b": "Білмеймін.", "model_a": "reference",
                     "model_b": "shrug", "topic": r["topic"]})

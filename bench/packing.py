@@ -47,13 +47,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from db.paths import IFT_TRAIN  # noqa: E402
 from train.collator import PackedCollator, PaddedCollator  # noqa: E402
 from train.formatting import CHAT_TEMPLATES, load_jsonl, tokenize_records  # noqa: E402
 from train.packing import STRATEGIES, pack_examples, packing_efficiency  # noqa: E402
 from train.tiny import build_tiny_model, build_tiny_tokenizer, kazqad_pairs  # noqa: E402
 from train.trainer import count_targets, token_losses  # noqa: E402
 
-PROJECT_IFT = Path(__file__).resolve().parents[1] / "data" / "ift" / "train.jsonl"
+PROJECT_IFT = IFT_TRAIN
 
 
 def load_model(args: argparse.Namespace, records: list[dict[str, Any]]) -> tuple[Any, Any, str]:

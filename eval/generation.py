@@ -22,13 +22,13 @@ import numpy as np
 from tqdm import tqdm
 
 from db.jsonl import iter_jsonl
+from db.paths import IFT_TEST
 from eval.judge.items import items_from_ift
 from eval.metrics import corpus_chrf_pp, corpus_rouge_l
 from eval.preference import PairJudge, Preference, preference_by_topic
 
 logger = logging.getLogger(__name__)
 
-IFT_TEST = Path(__file__).resolve().parent.parent / "data" / "ift" / "test.jsonl"
 DEFAULT_MAX_TOKENS = 512
 
 

@@ -10,9 +10,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from db.paths import STOPWORDS
+
 _NON_WORD = re.compile(r"[^\w\s]|_", re.UNICODE)
 
-STOPWORDS_PATH = Path(__file__).resolve().parent.parent / "data" / "stopwords" / "stop_words.txt"
+STOPWORDS_PATH = STOPWORDS
 
 
 def normalize(text: str) -> str:

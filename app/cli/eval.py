@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.settings import get_settings
+from app.settings import IFT_TEST, IFT_TRAIN, get_settings
 from eval.results import ScoreRow, new_run_id
 
 if TYPE_CHECKING:  # the eval modules are imported when a command runs, so `kazarena --help` stays fast
@@ -129,7 +129,7 @@ def _run_mcq(c: Common, datasets: list[str], task: str, batch_size: int, concurr
 
     prefix = None
     if task == "rag":
-        paths = corpus or [Path(__file__).resolve().parents[2] / "data" / "ift" / "train.jsonl"]
+        paths = corpus or [IFT_TRAIN]
         with err.status("building the BM25 index"):
             prefix = RagPrefix(build_rag_index(paths))
     return run_mcq(c.client(), c.models, _mcq_datasets(datasets, c.limit), task=task, prefix=prefix,
@@ -138,7 +138,7 @@ def _run_mcq(c: Common, datasets: list[str], task: str, batch_size: int, concurr
 
 def _run_generation(c: Common, test_file: Path | None, max_tokens: int, encoder: str, concurrency: int,
                     judge_base_url: str | None, judge_model: str | None, no_judge: bool) -> PairwiseRun:
-    from eval.generation import IFT_TEST, load_generation_items
+    from eval.generation import load_generation_items
     from eval.runner import run_generation
 
     items = load_generation_items(test_file or IFT_TEST, limit=c.limit)

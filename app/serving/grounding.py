@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import CULTSET, GOVSET, Settings
 from eval.retrieval import (
     BM25Index,
     DocumentError,
@@ -21,10 +21,7 @@ from eval.retrieval import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DOCS = [
-    PROJECT_ROOT / "data" / "govset" / "govset.jsonl",
-    PROJECT_ROOT / "data" / "cultset" / "cultset.jsonl",
-]
+DEFAULT_DOCS = [GOVSET, CULTSET]
 
 
 def default_index_path(settings: Settings) -> Path:
