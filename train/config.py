@@ -5,13 +5,22 @@ Each field's ``help`` is what ``kazarena train --help`` shows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from train.mixture import parse_mix
 
 # Constant learning rate by model family, as in the paper (no warm-up, no decay).
 FAMILY_LEARNING_RATES: dict[str, float] = {"qwen": 1e-5, "gemma": 1e-6, "falcon": 1e-6}
 
 ATTENTION_MODES = ("position_ids", "block_mask")
+
+# Fields a resumed run may change: where it writes, how far it goes, how often it reports.
+# Every other field shapes the optimisation, and a resume that changes one is refused.
+RUN_ONLY_FIELDS = frozenset(
+    {"output_dir", "resume_from", "force", "max_steps", "eval_every", "save_every", "eval_data"}
+)
 
 
 def default_learning_rate(model_type: str) -> float:
@@ -97,7 +106,24 @@ class TrainConfig:
         default=None,
         metadata={"help": "Checkpoint directory to resume from, or 'latest' in output_dir."},
     )
-    seed: int = field(default=0, metadata={"help": "Seed for data order, LoRA init and dropout."})
+    force: bool = field(
+        default=False,
+        metadata={
+            "help": "Resume even when the checkpoint was trained with other settings "
+            "(never across LoRA base models)."
+        },
+    )
+    mix: str | None = field(
+        default=None,
+        metadata={
+            "help": "Training mixture by weight, e.g. 'ours=0.8,general=0.2': 'ours' is --data, "
+            "'general' Kazakh translation instructions (en/ru to kk, kk to en/ru) built from "
+            "FLORES-200 dev. All of --data is used once; the others are sampled to the ratio."
+        },
+    )
+    seed: int = field(
+        default=0, metadata={"help": "Seed for data order, the mixture, LoRA init and dropout."}
+    )
 
     def __post_init__(self) -> None:
         positive = ("batch_size", "micro_batch_size", "max_seq_length", "epochs", "lora_r")
@@ -116,9 +142,21 @@ class TrainConfig:
             raise ValueError("eval_every and save_every must be >= 0")
         if self.attention not in ATTENTION_MODES:
             raise ValueError(f"Unknown attention: {self.attention!r} (one of {ATTENTION_MODES})")
+        if self.mix is not None:
+            parse_mix(self.mix)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def config_differences(saved: Mapping[str, Any], config: TrainConfig) -> list[str]:
+    """The training-relevant fields whose values differ, each as "name: saved -> current"."""
+    current = config.to_dict()
+    return [
+        f"{name}: {saved.get(name, '(not saved)')!r} -> {value!r}"
+        for name, value in current.items()
+        if name not in RUN_ONLY_FIELDS and saved.get(name, object()) != value
+    ]
 
 
 def field_help(name: str) -> str:

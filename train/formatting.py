@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from db.jsonl import read_jsonl
+from db.jsonl import iter_jsonl, read_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,59 @@ def tokenize_records(
             dropped,
         )
     return examples, truncated, dropped
+
+
+ROLES = ("system", "user", "assistant")
+
+
+def check_record(record: Any) -> None:
+    """Refuse a training record of the wrong shape, naming the column at fault.
+
+    A record is ``{"instruction": str, "output": str}`` (optional ``input`` and
+    ``system`` strings) or ``{"messages": [{"role", "content"}, ...]}`` with at
+    least one assistant turn; other columns are ignored.
+    """
+    if not isinstance(record, dict):
+        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+    if "messages" in record:
+        messages = record["messages"]
+        if not isinstance(messages, list):
+            raise ValueError(f"column 'messages' must be a list, got {type(messages).__name__}")
+        for i, message in enumerate(messages):
+            column = f"messages[{i}]"
+            if not isinstance(message, dict):
+                raise ValueError(f"column {column!r} must be an object, got {type(message).__name__}")
+            if message.get("role") not in ROLES:
+                raise ValueError(
+                    f"column '{column}.role' must be one of {ROLES}, got {message.get('role')!r}"
+                )
+            if not isinstance(message.get("content"), str):
+                raise ValueError(f"column '{column}.content' must be a string")
+        if not any(m["role"] == "assistant" for m in messages):
+            raise ValueError("column 'messages' needs at least one assistant turn")
+        return
+    for column in ("instruction", "output"):
+        if column not in record:
+            raise ValueError(
+                f"column {column!r} missing: a record needs 'instruction' and 'output' (or 'messages'); "
+                f"found columns {sorted(record)}"
+            )
+    for column in ("instruction", "output", "input", "system"):
+        value = record.get(column)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"column {column!r} must be a string, got {type(value).__name__}")
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """The training records of a JSONL file, each checked; an error names the file, line and column."""
+    records = []
+    for number, record in iter_jsonl(path):
+        try:
+            check_record(record)
+        except ValueError as error:
+            raise ValueError(f"{path}:{number}: {error}") from None
+        records.append(record)
+    return records
 
 
 def load_jsonl(path: str | Path) -> list[dict[str, Any]]:

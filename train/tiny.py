@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from db.jsonl import iter_jsonl
+from train.paths import SHARED_DATA
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -44,8 +45,8 @@ STYLES: dict[str, tuple[list[str], str, str, str | None, str | None]] = {
 }
 
 KAZQAD_RC = (
-    Path(__file__).resolve().parents[2]
-    / "shared/data/kazqad/data/reading-comprehension"
+    SHARED_DATA
+    / "kazqad/data/reading-comprehension"
     / "kazqad-reading-comprehension-v1.0-kk-validation.jsonl"
 )
 

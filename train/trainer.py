@@ -1,12 +1,14 @@
 """Fine-tune a causal LM on instruction data, the seed paper's way.
 
-Packed rows with per-document causal attention, loss on response tokens only,
-AdamW at a constant learning rate, gradient accumulation to the batch size,
-clipping; periodic held-out loss, checkpoints with resume, and a standard
-Hugging Face directory at the end that vLLM serves as is.
+Packed rows with per-document causal attention, loss on response tokens only
+(the LM head runs only there, in chunks: train/loss.py), AdamW at a constant
+learning rate, gradient accumulation to the batch size, clipping; periodic
+held-out loss, checkpoints with resume, and at the end a standard Hugging Face
+directory (or a LoRA adapter) with run_manifest.json, renamed into place only
+once complete (train/checkpoints.py).
 
-Run (one device; CPU uses fp32, a GPU bf16):
-    kazarena train --model models/gemma-3-270m --chat-template gemma \
+Run (one device; CPU uses fp32, a GPU bf16), LoRA on the embedded Gemma 3 270M:
+    kazarena train --model ~/.cache/kazarena/models/gemma-3-270m --chat-template gemma --lora \
         --data data/ift/train.jsonl --eval-data data/ift/test.jsonl --seq-len 512 --out runs/gemma-ift
 Several GPUs with FSDP:
     accelerate launch --config_file configs/accelerate_fsdp.yaml -m app.cli.train --model ... --data ...
@@ -15,11 +17,10 @@ Several GPUs with FSDP:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
-import shutil
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -27,18 +28,30 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
+from train.checkpoints import (
+    STATE_NAME,
+    base_model_fingerprint,
+    check_resume,
+    discard_staging,
+    find_checkpoint,
+    publish,
+    save_checkpoint,
+    staging_dir,
+    start_staging,
+)
 from train.collator import PackedCollator
 from train.config import TrainConfig, default_learning_rate
-from train.formatting import CHAT_TEMPLATES, IGNORE_INDEX, load_jsonl, tokenize_records
+from train.formatting import CHAT_TEMPLATES, IGNORE_INDEX, read_records, tokenize_records
+from train.loss import LOSS_CHUNK, count_targets, token_losses
 from train.manifest import copy_notices, git_revision, versions
-from train.packing import PackedRow, block_causal_mask, pack_examples, packing_efficiency
+from train.mixture import file_info, load_mixture
+from train.packing import PackedRow, pack_examples, packing_efficiency
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "run_manifest.json"
-STATE_NAME = "trainer_state.json"
+__all__ = ["MANIFEST_NAME", "TrainResult", "count_targets", "token_losses", "train"]
 
 
 @dataclass(frozen=True)
@@ -50,35 +63,6 @@ class TrainResult:
     train_loss: float | None  # mean token loss of the last step
     eval_losses: list[tuple[int, float]]  # (step, held-out loss per response token)
     model: Any = field(repr=False)  # the trained model, unwrapped (a PeftModel with --lora)
-
-
-# -----------------------------------------------------------------------------
-# the loss, shared by training, evaluation, the tests and the benchmark
-
-
-def token_losses(model: Any, batch: dict[str, torch.Tensor], attention: str = "position_ids") -> torch.Tensor:
-    """Per-token cross-entropy, shape (batch, length - 1); 0 where the label is -100.
-
-    ``batch`` holds ``input_ids`` (or ``inputs_embeds``), ``labels``, and either
-    restarting ``position_ids`` (packed) or an ``attention_mask`` (padded).
-    """
-    inputs = {k: batch[k] for k in ("input_ids", "inputs_embeds") if k in batch}
-    if "attention_mask" in batch:
-        inputs["attention_mask"] = batch["attention_mask"]
-    else:
-        position_ids = batch["position_ids"]
-        inputs["position_ids"] = position_ids
-        if attention == "block_mask":  # the weights' dtype; sdpa and eager also take it under autocast
-            inputs["attention_mask"] = block_causal_mask(position_ids, next(model.parameters()).dtype)
-    # use_cache=False matters: with a cache transformers ignores the packed position ids
-    logits = model(**inputs, use_cache=False).logits.float()
-    return F.cross_entropy(
-        logits[:, :-1].transpose(1, 2), batch["labels"][:, 1:], ignore_index=IGNORE_INDEX, reduction="none"
-    )
-
-
-def count_targets(batch: dict[str, torch.Tensor]) -> int:
-    return int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
 
 
 # -----------------------------------------------------------------------------
@@ -111,18 +95,15 @@ def load_model_and_tokenizer(config: TrainConfig) -> tuple[Any, Any, str | None]
     return model, tokenizer, stop_token
 
 
-def prepare_rows(path: str, tokenizer: Any, seq_length: int) -> tuple[list[PackedRow], dict[str, Any]]:
-    """Read, tokenize and pack one JSONL file; returns the rows and their provenance."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"data file {path!r} not found")
-    records = load_jsonl(path)
+def prepare_rows(
+    records: list[dict[str, Any]], tokenizer: Any, seq_length: int, label: str
+) -> tuple[list[PackedRow], dict[str, Any]]:
+    """Tokenize and pack records (already checked); returns the rows and their statistics."""
     examples, truncated, dropped = tokenize_records(records, tokenizer, seq_length)
     if not examples:
-        raise ValueError(f"no usable examples in {path!r} ({len(records)} records)")
+        raise ValueError(f"no usable examples in {label!r} ({len(records)} records)")
     rows = pack_examples(examples, seq_length)
     info = {
-        "path": str(path),
-        "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
         "records": len(records),
         "examples": len(examples),
         "truncated": truncated,
@@ -154,7 +135,12 @@ def step_rows(rows: list[PackedRow], step: int, batch_size: int, seed: int) -> l
 
 @torch.no_grad()
 def evaluate(
-    model: Any, rows: list[PackedRow], collator: PackedCollator, accelerator: Any, config: TrainConfig
+    model: Any,
+    rows: list[PackedRow],
+    collator: PackedCollator,
+    accelerator: Any,
+    config: TrainConfig,
+    chunk: int | None,
 ) -> float:
     """Held-out loss per response token, over all processes."""
     model.eval()
@@ -167,43 +153,18 @@ def evaluate(
     total = torch.zeros(2, device=accelerator.device)  # loss sum, target count
     for i in range(0, len(local), mb):
         batch = {k: v.to(accelerator.device) for k, v in collator(local[i : i + mb]).items()}
-        total[0] += token_losses(model, batch, config.attention).sum()
+        with accelerator.autocast():
+            total[0] += token_losses(model, batch, config.attention, chunk).sum()
         total[1] += count_targets(batch)
     total = accelerator.reduce(total, reduction="sum")
     model.train()
     return float(total[0] / total[1])
 
 
-def find_checkpoint(config: TrainConfig) -> Path:
-    if config.resume_from != "latest":
-        path = Path(str(config.resume_from))
-    else:
-        found = sorted(Path(config.output_dir, "checkpoints").glob("step-*"))
-        if not found:
-            raise FileNotFoundError(f"no checkpoint under {config.output_dir}/checkpoints")
-        path = found[-1]
-    if not Path(path, STATE_NAME).is_file():
-        raise FileNotFoundError(f"{path} is not a checkpoint (no {STATE_NAME})")
-    return path
-
-
-def save_checkpoint(accelerator: Any, config: TrainConfig, state: dict[str, Any]) -> None:
-    """Model, optimizer and RNG states (accelerate), plus our counters; only the newest is kept."""
-    root = Path(config.output_dir, "checkpoints")
-    path = root / f"step-{state['step']:07d}"
-    accelerator.save_state(str(path))
-    if accelerator.is_main_process:
-        Path(path, STATE_NAME).write_text(json.dumps(state, indent=2))
-        for old in root.glob("step-*"):
-            if old != path:
-                shutil.rmtree(old)
-    accelerator.wait_for_everyone()
-
-
 def save_final(
-    accelerator: Any, model: Any, tokenizer: Any, config: TrainConfig, stop_token: str | None
+    accelerator: Any, model: Any, tokenizer: Any, config: TrainConfig, stop_token: str | None, out: Path
 ) -> None:
-    """A standard HF directory: safetensors weights (or the LoRA adapter) and the tokenizer."""
+    """A standard HF directory in ``out``: safetensors weights (or the LoRA adapter) and the tokenizer."""
     state_dict = accelerator.get_state_dict(model)  # gathers FSDP shards; every process must call it
     if not accelerator.is_main_process:
         return
@@ -214,10 +175,10 @@ def save_final(
         eos = unwrapped.generation_config.eos_token_id
         eos = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
         unwrapped.generation_config.eos_token_id = sorted({*eos, stop_id})
-    unwrapped.save_pretrained(config.output_dir, state_dict=state_dict)
+    unwrapped.save_pretrained(out, state_dict=state_dict)
     # a supplied template goes into tokenizer_config.json, where every reader looks for it
-    tokenizer.save_pretrained(config.output_dir, save_jinja_files=config.chat_template is None)
-    copy_notices(Path(config.model), Path(config.output_dir))
+    tokenizer.save_pretrained(out, save_jinja_files=config.chat_template is None)
+    copy_notices(Path(config.model), out)
 
 
 # -----------------------------------------------------------------------------
@@ -226,7 +187,7 @@ def save_final(
 
 def train(config: TrainConfig) -> TrainResult:
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DistributedType, set_seed
     from tqdm.auto import tqdm
 
     started = time.time()
@@ -239,11 +200,14 @@ def train(config: TrainConfig) -> TrainResult:
             f"({config.micro_batch_size} x {world})"
         )
     set_seed(config.seed)
+    # FSDP shards the head's weights outside the forward, so there the loss takes the full logits
+    chunk = None if accelerator.distributed_type == DistributedType.FSDP else LOSS_CHUNK
 
     # model, tokenizer, optional LoRA ----------------------------------------
     model, tokenizer, stop_token = load_model_and_tokenizer(config)
     lr = config.learning_rate or default_learning_rate(model.config.model_type)
-    config = replace(config, learning_rate=lr)  # the manifest records what was used
+    config = replace(config, learning_rate=lr)  # checkpoints and the manifest record what was used
+    base_model = base_model_fingerprint(config.model) if config.lora else None
     if config.lora:
         from peft import LoraConfig, get_peft_model
 
@@ -256,14 +220,29 @@ def train(config: TrainConfig) -> TrainResult:
         )
         model = get_peft_model(model, lora)
 
-    # data -------------------------------------------------------------------
-    train_rows, train_info = prepare_rows(config.data, tokenizer, config.max_seq_length)
-    eval_rows, eval_info = (
-        prepare_rows(config.eval_data, tokenizer, config.max_seq_length) if config.eval_data else ([], None)
-    )
+    # data: every record checked before anything is tokenized or written --------
+    records, mixture = load_mixture(config.data, config.mix, config.seed)
+    train_rows, stats = prepare_rows(records, tokenizer, config.max_seq_length, config.data)
+    ours = mixture["sources"]["ours"]
+    train_info = {"path": ours["path"], "sha256": ours["sha256"], **stats, "mixture": mixture}
+    eval_rows, eval_info = [], None
+    if config.eval_data:
+        if not Path(config.eval_data).is_file():
+            raise FileNotFoundError(f"eval data file {config.eval_data!r} not found")
+        eval_records = read_records(config.eval_data)
+        eval_rows, stats = prepare_rows(eval_records, tokenizer, config.max_seq_length, config.eval_data)
+        eval_info = {**file_info(config.eval_data, len(eval_records)), **stats}
+    data_files = {s["path"]: s["sha256"] for s in [*mixture["sources"].values(), eval_info] if s}
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     collator = PackedCollator(pad_token_id=pad_id)
     total_steps = config.max_steps or math.ceil(config.epochs * len(train_rows) / config.batch_size)
+
+    # resume: refused unless it continues the checkpoint's own run -------------
+    checkpoint, state = None, {}
+    if config.resume_from:
+        checkpoint = find_checkpoint(config)
+        state = json.loads(Path(checkpoint, STATE_NAME).read_text())
+        check_resume(checkpoint, state, config, train_info["sha256"])
     logger.info(
         "%d training rows (%.1f%% full), %d steps of %d rows, lr %g",
         len(train_rows),
@@ -285,99 +264,117 @@ def train(config: TrainConfig) -> TrainResult:
     )
     optimizer = accelerator.prepare(optimizer)
 
-    # resume -------------------------------------------------------------------
-    step, tokens_seen, eval_losses, train_loss = 0, 0, [], None
-    if config.resume_from:
-        checkpoint = find_checkpoint(config)
+    step, tokens_seen, train_loss = state.get("step", 0), state.get("tokens_seen", 0), state.get("train_loss")
+    eval_losses = [tuple(x) for x in state.get("eval_losses", [])]
+    loss_curve: list[dict[str, Any]] = state.get("loss_curve", [])
+    if checkpoint is not None:
         accelerator.load_state(str(checkpoint))
-        state = json.loads(Path(checkpoint, STATE_NAME).read_text())
-        if state["data_sha256"] != train_info["sha256"]:  # a different data order would follow
-            raise ValueError(f"{checkpoint} was trained on other data than {config.data}")
-        step, tokens_seen = state["step"], state["tokens_seen"]
-        eval_losses = [tuple(x) for x in state["eval_losses"]]
         logger.info("resumed from %s at step %d", checkpoint, step)
-    start_step = step
-    if eval_rows and step == 0:
-        eval_losses.append((0, evaluate(model, eval_rows, collator, accelerator, config)))
+    start_step, start_tokens, earlier_wall = step, tokens_seen, state.get("wall_seconds", 0.0)
 
-    # the loop ---------------------------------------------------------------
-    model.train()
-    progress = tqdm(total=total_steps, initial=step, desc="train", disable=not accelerator.is_main_process)
-    while step < total_steps:
-        t0 = time.time()
-        rows = step_rows(train_rows, step, config.batch_size, config.seed)[accelerator.process_index :: world]
-        micro = [
-            collator(rows[i : i + config.micro_batch_size])
-            for i in range(0, len(rows), config.micro_batch_size)
-        ]
-        # normalise by the response tokens of the whole step, so every token weighs the same
-        # however the rows fall into micro-batches and processes
-        counts = torch.tensor(
-            [sum(count_targets(b) for b in micro), sum(len(r) for r in rows)], device=accelerator.device
+    # the loop, writing into the staging directory -----------------------------
+    output_dir, staging = Path(config.output_dir), staging_dir(config.output_dir)
+    with _staged(accelerator, staging, checkpoint):
+        if eval_rows and step == 0:
+            eval_losses.append((0, evaluate(model, eval_rows, collator, accelerator, config, chunk)))
+        model.train()
+        progress = tqdm(
+            total=total_steps,
+            initial=step,
+            desc="train",
+            unit="step",
+            disable=not accelerator.is_main_process,
         )
-        n_targets, n_tokens = accelerator.reduce(counts, reduction="sum").tolist()
-        loss_sum = 0.0
-        for i, batch in enumerate(micro):
-            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-            last = i == len(micro) - 1
-            with contextlib.nullcontext() if last else accelerator.no_sync(model):
-                loss = token_losses(model, batch, config.attention).sum()
-                accelerator.backward(loss * world / max(n_targets, 1))  # DDP/FSDP average over processes
-            loss_sum += loss.item()  # note: a CPU-GPU sync point, once per micro-batch
-        grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        tokens_seen += int(n_tokens)
-        loss_total = accelerator.reduce(torch.tensor([loss_sum], device=accelerator.device))
-        train_loss = float(loss_total) / max(n_targets, 1)
-        postfix = {
-            "loss": f"{train_loss:.4f}",
-            "grad": f"{float(grad_norm):.2f}",
-            "tok/s": f"{n_tokens / (time.time() - t0):.0f}",
-        }
-        if eval_rows and ((config.eval_every and step % config.eval_every == 0) or step == total_steps):
-            eval_losses.append((step, evaluate(model, eval_rows, collator, accelerator, config)))
-            postfix["eval"] = f"{eval_losses[-1][1]:.4f}"
-        progress.set_postfix(postfix)
-        progress.update(1)
-        if config.save_every and (step % config.save_every == 0 or step == total_steps):
-            save_checkpoint(
-                accelerator,
-                config,
-                {
+        loop_started = time.time()
+        while step < total_steps:
+            rows = step_rows(train_rows, step, config.batch_size, config.seed)[
+                accelerator.process_index :: world
+            ]
+            micro = [
+                collator(rows[i : i + config.micro_batch_size])
+                for i in range(0, len(rows), config.micro_batch_size)
+            ]
+            # normalise by the response tokens of the whole step, so every token weighs the same
+            # however the rows fall into micro-batches and processes
+            counts = torch.tensor(
+                [sum(count_targets(b) for b in micro), sum(len(r) for r in rows)], device=accelerator.device
+            )
+            n_targets, n_tokens = accelerator.reduce(counts, reduction="sum").tolist()
+            loss_sum = 0.0
+            for i, batch in enumerate(micro):
+                batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+                last = i == len(micro) - 1
+                with contextlib.nullcontext() if last else accelerator.no_sync(model), accelerator.autocast():
+                    loss = token_losses(model, batch, config.attention, chunk).sum()
+                    accelerator.backward(loss * world / max(n_targets, 1))  # DDP/FSDP average over processes
+                loss_sum += loss.item()  # note: a CPU-GPU sync point, once per micro-batch
+            grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            tokens_seen += int(n_tokens)
+            loss_total = accelerator.reduce(torch.tensor([loss_sum], device=accelerator.device))
+            train_loss = float(loss_total) / max(n_targets, 1)
+            loss_curve.append({"step": step, "loss": train_loss, "tokens": tokens_seen})
+            postfix = {
+                "loss": f"{train_loss:.4f}",
+                "grad": f"{float(grad_norm):.2f}",
+                "tok/s": f"{(tokens_seen - start_tokens) / (time.time() - loop_started):.0f}",
+            }
+            if eval_rows and ((config.eval_every and step % config.eval_every == 0) or step == total_steps):
+                eval_losses.append((step, evaluate(model, eval_rows, collator, accelerator, config, chunk)))
+                postfix["eval"] = f"{eval_losses[-1][1]:.4f}"
+            progress.set_postfix(postfix)
+            progress.update(1)
+            if config.save_every and (step % config.save_every == 0 or step == total_steps):
+                state = {
                     "step": step,
                     "tokens_seen": tokens_seen,
                     "data_sha256": train_info["sha256"],
-                    "eval_losses": eval_losses,
                     "train_loss": train_loss,
-                },
-            )
-    progress.close()
+                    "eval_losses": eval_losses,
+                    "loss_curve": loss_curve,
+                    "wall_seconds": earlier_wall + time.time() - started,
+                    "config": config.to_dict(),
+                    "base_model": base_model,
+                }
+                save_checkpoint(accelerator, staging, state)
+        progress.close()
 
-    # save -------------------------------------------------------------------
-    save_final(accelerator, model, tokenizer, config, stop_token)
-    if accelerator.is_main_process:
-        manifest = {
-            "config": config.to_dict(),
-            "data": {"train": train_info, "eval": eval_info},
-            "git": git_revision(),
-            "versions": versions(),
-            "device": str(accelerator.device),
-            "processes": world,
-            "mixed_precision": accelerator.mixed_precision,
-            "start_step": start_step,
-            "steps": step,
-            "tokens_seen": tokens_seen,
-            "train_loss": train_loss,
-            "eval_losses": eval_losses,
-            "wall_seconds": round(time.time() - started, 1),
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        Path(config.output_dir, MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    accelerator.wait_for_everyone()
+        # the final directory: weights or adapter, tokenizer, manifest ------------
+        save_final(accelerator, model, tokenizer, config, stop_token, staging)
+        if accelerator.is_main_process:
+            wall = time.time() - started
+            manifest = {
+                "command": sys.argv,
+                "config": config.to_dict(),
+                "seed": config.seed,
+                "data": {"train": train_info, "eval": eval_info},
+                "data_files": data_files,  # path -> sha256 of every file the run read
+                "base_model": base_model,
+                "git": git_revision(),
+                "versions": versions(),
+                "device": str(accelerator.device),
+                "processes": world,
+                "mixed_precision": accelerator.mixed_precision,
+                "loss_chunk": chunk,
+                "start_step": start_step,
+                "steps": step,
+                "tokens_seen": tokens_seen,
+                "train_loss": train_loss,
+                "loss_curve": loss_curve,
+                "eval_losses": eval_losses,
+                "wall_seconds": round(wall, 1),  # this run; with the resumed ones before it:
+                "wall_seconds_total": round(earlier_wall + wall, 1),
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            Path(staging, MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            publish(staging, output_dir)
+        accelerator.wait_for_everyone()
     return TrainResult(
-        Path(config.output_dir),
+        output_dir,
         start_step,
         step,
         tokens_seen,
@@ -385,3 +382,17 @@ def train(config: TrainConfig) -> TrainResult:
         eval_losses,
         accelerator.unwrap_model(model),
     )
+
+
+@contextlib.contextmanager
+def _staged(accelerator: Any, staging: Path, checkpoint: Path | None) -> Any:
+    """Write into ``staging``; on failure keep it only if it holds a checkpoint to resume from."""
+    if accelerator.is_main_process:
+        start_staging(staging, checkpoint)
+    accelerator.wait_for_everyone()
+    try:
+        yield
+    except BaseException:
+        if accelerator.is_main_process:
+            discard_staging(staging)
+        raise

@@ -1,74 +1,71 @@
 """`kazarena train`: fine-tune a model on instruction pairs (train/trainer.py does the work).
 
+The options are generated from TrainConfig: one per field, ``--kebab-case`` of
+its name, its help from the field's metadata; four keep a short alias from
+before (``--out``, ``--lr``, ``--seq-len``, ``--resume``).
+
 Also runnable as a module, which is how several GPUs are used:
     accelerate launch --config_file configs/accelerate_fsdp.yaml -m app.cli.train --model ... --data ...
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
-from dataclasses import fields
+import typing
+from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from train.config import TrainConfig, field_help
+from train.config import TrainConfig
 
-_DEFAULT = {f.name: f.default for f in fields(TrainConfig)}
+ALIASES = {
+    "output_dir": "--out",
+    "learning_rate": "--lr",
+    "max_seq_length": "--seq-len",
+    "resume_from": "--resume",
+}
 
 
-def _opt(name: str, *flags: str) -> typer.models.OptionInfo:
-    return typer.Option(*flags, help=field_help(name))
+def _options() -> list[inspect.Parameter]:
+    """One keyword parameter per TrainConfig field, annotated with its Typer option."""
+    types = typing.get_type_hints(TrainConfig)
+    parameters = []
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        # a switch that is on by default also needs its --no- form
+        declared = [f"{flag}/--no-{flag[2:]}" if types[f.name] is bool and f.default is True else flag]
+        declared += [ALIASES[f.name]] if f.name in ALIASES else []
+        option = typer.Option(*declared, help=f.metadata["help"], show_default=f.default is not None)
+        default = inspect.Parameter.empty if f.default is MISSING else f.default
+        parameters.append(
+            inspect.Parameter(
+                f.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=default,
+                annotation=Annotated[types[f.name], option],
+            )
+        )
+    return parameters
 
 
-def train_command(
-    model: Annotated[str, _opt("model", "--model")],
-    data: Annotated[str, _opt("data", "--data")],
-    eval_data: Annotated[str | None, _opt("eval_data", "--eval-data")] = _DEFAULT["eval_data"],
-    out: Annotated[str, _opt("output_dir", "--out")] = _DEFAULT["output_dir"],
-    chat_template: Annotated[str | None, _opt("chat_template", "--chat-template")] = _DEFAULT[
-        "chat_template"
-    ],
-    lora: Annotated[bool, _opt("lora", "--lora")] = _DEFAULT["lora"],
-    lora_r: Annotated[int, _opt("lora_r", "--lora-r")] = _DEFAULT["lora_r"],
-    lora_alpha: Annotated[int, _opt("lora_alpha", "--lora-alpha")] = _DEFAULT["lora_alpha"],
-    lr: Annotated[float | None, _opt("learning_rate", "--lr")] = _DEFAULT["learning_rate"],
-    weight_decay: Annotated[float, _opt("weight_decay", "--weight-decay")] = _DEFAULT["weight_decay"],
-    batch_size: Annotated[int, _opt("batch_size", "--batch-size")] = _DEFAULT["batch_size"],
-    micro_batch_size: Annotated[int, _opt("micro_batch_size", "--micro-batch-size")] = _DEFAULT[
-        "micro_batch_size"
-    ],
-    seq_len: Annotated[int, _opt("max_seq_length", "--seq-len")] = _DEFAULT["max_seq_length"],
-    attention: Annotated[str, _opt("attention", "--attention")] = _DEFAULT["attention"],
-    epochs: Annotated[int, _opt("epochs", "--epochs")] = _DEFAULT["epochs"],
-    max_steps: Annotated[int | None, _opt("max_steps", "--max-steps")] = _DEFAULT["max_steps"],
-    eval_every: Annotated[int, _opt("eval_every", "--eval-every")] = _DEFAULT["eval_every"],
-    save_every: Annotated[int, _opt("save_every", "--save-every")] = _DEFAULT["save_every"],
-    resume: Annotated[str | None, _opt("resume_from", "--resume")] = _DEFAULT["resume_from"],
-    seed: Annotated[int, _opt("seed", "--seed")] = _DEFAULT["seed"],
-) -> None:
+def train_command(**values: Any) -> None:
     """Fine-tune on IFT pairs: packed rows, per-document attention, loss on responses only.
 
     Writes a Hugging Face directory (safetensors + tokenizer, or a LoRA adapter)
-    and run_manifest.json to --out.
+    and run_manifest.json to --output-dir, renamed into place once complete.
     """
     # check what a user most often gets wrong before loading torch and the model
-    for label, path in (("--data", data), ("--eval-data", eval_data)):
+    for label, path in (("--data", values["data"]), ("--eval-data", values["eval_data"])):
         if path is not None and not Path(path).is_file():
             raise _fail(f"{label}: file not found: {path}")
-    if not Path(model, "config.json").is_file():
-        raise _fail(f"--model: {model} is not a model directory (no config.json)")
+    if not Path(values["model"], "config.json").is_file():
+        raise _fail(f"--model: {values['model']} is not a model directory (no config.json)")
     try:
-        config = TrainConfig(
-            model=model, data=data, eval_data=eval_data, output_dir=out,
-            chat_template=chat_template, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha,
-            learning_rate=lr, weight_decay=weight_decay, batch_size=batch_size,
-            micro_batch_size=micro_batch_size, max_seq_length=seq_len, attention=attention,
-            epochs=epochs, max_steps=max_steps, eval_every=eval_every, save_every=save_every,
-            resume_from=resume, seed=seed,
-        )  # fmt: skip
+        config = TrainConfig(**values)
         from train.trainer import train
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -83,6 +80,9 @@ def train_command(
         "eval_losses": result.eval_losses,
     }
     typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+train_command.__signature__ = inspect.Signature(_options())  # type: ignore[attr-defined]
 
 
 def _fail(message: str) -> typer.Exit:

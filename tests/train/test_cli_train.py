@@ -21,7 +21,7 @@ def _root() -> None:
 
 
 def invoke(*args: str) -> typer.testing.Result:
-    return CliRunner().invoke(app, ["train", *args], terminal_width=200)
+    return CliRunner().invoke(app, ["train", *args], terminal_width=200, env={"COLUMNS": "200"})
 
 
 def test_help_comes_from_the_config() -> None:
