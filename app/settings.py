@@ -60,7 +60,10 @@ class Settings(BaseSettings):
     # Judge: any OpenAI-compatible endpoint; GPT-4o when OPENAI_API_KEY is set.
     judge_base_url: str = ""
     judge_model: str = ""
-    judge_api_key: str = ""
+    judge_api_key: str = Field("", description="sent to the judge's endpoint, whichever it is")
+    # IFT/conversation generation (`kazarena generate-ift`): the key for a --base-url that is not
+    # api.openai.com; OPENAI_API_KEY goes to api.openai.com only (eval.llm_client.resolve_endpoint).
+    generate_api_key: str = Field("", description="key for a non-OpenAI --base-url in generate-ift/-conversations")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":

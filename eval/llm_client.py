@@ -6,12 +6,17 @@ transport errors that may pass (429, 5xx, 408/409, timeouts, refused connections
 exponential backoff, honouring ``Retry-After``; other errors (400, 401, 404 ...) are
 raised at once. The ``openai`` client's own retries are off, so the count here is the
 count. It lives in eval/ because train/ may import eval/, not the other way round.
+
+``resolve_endpoint`` is the one rule for which endpoint, model and key a caller gets
+(see its docstring); it reads nothing from the process environment itself: the CLI
+passes ``os.environ`` (and the settings) in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -21,10 +26,12 @@ from openai import AsyncOpenAI
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_OPENAI_MODEL", "OFFICIAL_OPENAI_URL", "PRICES_PER_MILLION", "LLMEndpoint", "Reply", "Tally",
-           "chat", "make_client"]
+__all__ = ["DEFAULT_OPENAI_MODEL", "OFFICIAL_OPENAI_URL", "OPENAI_KEY_VAR", "PRICES_PER_MILLION", "EndpointChoice",
+           "LLMEndpoint", "Reply", "Tally", "chat", "is_openai_url", "make_client", "resolve_endpoint"]
 
 OFFICIAL_OPENAI_URL = "https://api.openai.com/v1"
+OPENAI_HOST = "api.openai.com"
+OPENAI_KEY_VAR = "OPENAI_API_KEY"  # the only environment variable the resolver looks up
 DEFAULT_OPENAI_MODEL = "gpt-4o"
 # USD per million tokens (input, output): OpenAI's list prices for standard requests.
 # A dated snapshot not listed here is priced as its family (the longest matching prefix).
@@ -34,6 +41,68 @@ PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
 }
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 _RETRY_STATUS = {408, 409, 429}
+
+
+def is_openai_url(base_url: str) -> bool:
+    """True when ``base_url`` is on OpenAI's API host, the one place OPENAI_API_KEY is sent."""
+    return (urlparse(base_url).hostname or "").lower() == OPENAI_HOST
+
+
+@dataclass(frozen=True)
+class EndpointChoice:
+    """What ``resolve_endpoint`` decided: ``model`` at ``base_url``, called with ``api_key``."""
+
+    base_url: str
+    model: str
+    api_key: str
+
+
+def resolve_endpoint(
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    *,
+    env: Mapping[str, str],
+    server_key: str | None = None,
+    local_base_url: str | None = None,
+    local_model: Callable[[], str] | None = None,
+    model_name: str = "model (--model)",
+) -> EndpointChoice:
+    """The endpoint, model and key to call: the one rule for the judge and the generators.
+
+    Empty strings count as not given. ``env`` is the environment to read
+    OPENAI_API_KEY from (the CLI passes ``os.environ``).
+
+    1. base_url: the given one; else OpenAI's API when ``env`` has OPENAI_API_KEY;
+       else ``local_base_url`` (the judge: kazarena's own /v1); else ValueError.
+    2. model: the given one; else gpt-4o at OpenAI; else ``local_model()`` at the
+       local fallback; else ValueError naming ``model_name``.
+    3. api_key: the given one, sent wherever base_url points (an explicit choice,
+       e.g. ``--api-key`` or KAZARENA_JUDGE_API_KEY); else, at api.openai.com,
+       OPENAI_API_KEY; else, at any other server, ``server_key`` (e.g.
+       KAZARENA_GENERATE_API_KEY, never sent to OpenAI); else "EMPTY".
+       So OPENAI_API_KEY never leaves for a third party by accident.
+    """
+    openai_key = env.get(OPENAI_KEY_VAR, "")
+    local = False
+    if not base_url:
+        if openai_key:
+            base_url = OFFICIAL_OPENAI_URL
+        elif local_base_url:
+            base_url, local = local_base_url, True
+        else:
+            raise ValueError("give --base-url (any OpenAI-compatible server) or set OPENAI_API_KEY for GPT-4o")
+    at_openai = is_openai_url(base_url)
+    if not model:
+        if at_openai:
+            model = DEFAULT_OPENAI_MODEL
+        elif local and local_model is not None:
+            model = local_model()
+        else:
+            raise ValueError(f"give the {model_name} for {base_url}")
+    if not api_key:
+        api_key = openai_key if at_openai else server_key
+    return EndpointChoice(base_url=base_url, model=model, api_key=api_key or "EMPTY")
 
 
 @dataclass(frozen=True)

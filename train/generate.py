@@ -1,8 +1,9 @@
 """IFT and conversation generation through any OpenAI-compatible endpoint.
 
 One place for what both generators share: the endpoint (``openai`` against a base_url;
-GPT-4o at api.openai.com by default when OPENAI_API_KEY is set; retries, backoff and
-prices are ``eval.llm_client``'s, shared with the judge), the run's totals, and resuming:
+GPT-4o at api.openai.com by default when OPENAI_API_KEY is set; the choice of endpoint
+and key, retries, backoff and prices are ``eval.llm_client``'s, shared with the judge),
+the run's totals, and resuming:
 the output JSONL is appended as each item finishes and a sidecar ``OUT.jsonl.done``
 records every finished item (with its counts), so a second run skips those and
 makes no calls. The output file is therefore also the cache.
@@ -16,9 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from db.jsonl import read_jsonl
 from eval.langid import detect_language
-from eval.llm_client import DEFAULT_OPENAI_MODEL, OFFICIAL_OPENAI_URL, LLMEndpoint, Tally, chat, make_client
+from eval.llm_client import DEFAULT_OPENAI_MODEL, LLMEndpoint, Tally, chat, make_client, resolve_endpoint
 from eval.retrieval.documents import Document
 
 logger = logging.getLogger(__name__)
@@ -59,21 +59,16 @@ class Endpoint(LLMEndpoint):
     temperature: float = 0.2
 
     @classmethod
-    def resolve(cls, base_url: str | None = None, model: str | None = None, **kwargs: Any) -> Endpoint:
-        """GPT-4o at OpenAI when OPENAI_API_KEY is set and no base_url is given; else base_url is required.
+    def resolve(cls, base_url: str | None = None, model: str | None = None, *, env: Mapping[str, str],
+                api_key: str | None = None, server_key: str | None = None, **kwargs: Any) -> Endpoint:
+        """The endpoint by ``eval.llm_client.resolve_endpoint``'s rule; the model defaults to gpt-4o anywhere.
 
-        OPENAI_API_KEY goes to api.openai.com only; another server gets KAZARENA_GENERATE_API_KEY
-        (or `api_key`), so an OpenAI key never reaches a third party by accident.
+        ``env`` supplies OPENAI_API_KEY, which goes to api.openai.com only (GPT-4o there when
+        no base_url is given); another server gets ``api_key`` or ``server_key`` (the CLI
+        passes KAZARENA_GENERATE_API_KEY). No base_url and no OPENAI_API_KEY: ValueError.
         """
-        key = os.environ.get("OPENAI_API_KEY", "")
-        if not base_url:
-            if not key:
-                raise ValueError("give --base-url (any OpenAI-compatible server) or set OPENAI_API_KEY for GPT-4o")
-            base_url = OFFICIAL_OPENAI_URL
-        if base_url.rstrip("/") != OFFICIAL_OPENAI_URL:
-            key = os.environ.get("KAZARENA_GENERATE_API_KEY", "")
-        return cls(base_url=base_url, model=model or DEFAULT_OPENAI_MODEL, api_key=kwargs.pop("api_key", None)
-                   or key or "EMPTY", **kwargs)
+        choice = resolve_endpoint(base_url, model or DEFAULT_OPENAI_MODEL, api_key, env=env, server_key=server_key)
+        return cls(base_url=choice.base_url, model=choice.model, api_key=choice.api_key, **kwargs)
 
 
 @dataclass

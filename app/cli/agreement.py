@@ -8,6 +8,7 @@ agreement (``eval.judge.agreement`` builds the report, ``render_db_report`` prin
 
 import json
 import math
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -119,18 +120,11 @@ def render_table(report: dict[str, Any], console: Console) -> None:
 
 
 def _judge_description(model: str) -> str:
-    """Name the judge; the endpoint is not stored with verdicts, only the model name."""
-    from app.cli.judge import judge_config
+    """Transitional, for app/services/leaderboard.judge_describer until it calls
+    ``app.serving.judge.judge_description(model, settings, env)`` with the app's own settings."""
+    from app.serving.judge import judge_description
 
-    try:
-        config = judge_config(get_settings())
-    except ValueError:
-        config = None
-    if config is not None and config.model == model:
-        return config.describe()
-    if model == "gpt-4o" or (model.startswith("gpt-4o-") and "mini" not in model):
-        return model
-    return f"{model} (not GPT-4o: its verdicts are not comparable with GPT-4o's)"
+    return judge_description(model, get_settings(), os.environ)
 
 
 def build_db_report(
@@ -144,12 +138,14 @@ def build_db_report(
     level: float,
 ) -> dict[str, Any]:
     """Judge vs people from the database of ``KAZARENA_DATABASE_URL``; ValueError when there is nothing to compare."""
+    from app.serving.judge import judge_description
     from arena.records import voted_battle_rows
     from db.session import session_scope
     from eval.judge.agreement import judge_human_report
     from eval.judge.store import battles_by_id, judge_models, verdict_rows
 
-    with session_scope(get_settings().database_url) as session:
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
         models = judge_models(session)
         if judge_model is None:
             if not models:
@@ -163,7 +159,7 @@ def build_db_report(
         votes = list(voted_battle_rows(session=session))
         battles = battles_by_id(session, {str(v["battle_id"]) for v in verdicts})
     report = judge_human_report(
-        votes, verdicts, battles, judge=_judge_description(judge_model), dimensions=dimensions,
+        votes, verdicts, battles, judge=judge_description(judge_model, settings, os.environ), dimensions=dimensions,
         self_model=self_model, judge_weight=judge_weight, rounds=rounds, seed=seed, level=level,
     )
     report["judge_model"] = judge_model

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +16,24 @@ BaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible server (def
 Model = Annotated[str | None, typer.Option(help="Model name at that server (default: gpt-4o).")]
 Concurrency = Annotated[int, typer.Option(min=1, help="Requests in flight at once.")]
 MaxTokens = Annotated[int, typer.Option(min=1, help="Most tokens per reply.")]
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+    from train.generate import Endpoint
+
+
+def generation_endpoint(settings: Settings, env: Mapping[str, str], base_url: str | None, model: str | None,
+                        **knobs: Any) -> Endpoint:
+    """The generators' endpoint: OPENAI_API_KEY from ``env`` for OpenAI, KAZARENA_GENERATE_API_KEY elsewhere."""
+    from train.generate import Endpoint
+
+    return Endpoint.resolve(base_url, model, env=env, server_key=settings.generate_api_key, **knobs)
+
+
+def _endpoint(base_url: str | None, model: str | None, **knobs: Any) -> Endpoint:
+    from app.settings import get_settings
+
+    return generation_endpoint(get_settings(), os.environ, base_url, model, **knobs)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -50,11 +70,10 @@ def generate_ift(
     Documents already finished (listed in OUT.done) are skipped; topic and source come from each document.
     """
     from eval.retrieval.documents import load_documents
-    from train.generate import Endpoint
     from train.generate import generate_ift as run
 
     try:
-        endpoint = Endpoint.resolve(base_url, model, concurrency=concurrency, max_tokens=max_tokens)
+        endpoint = _endpoint(base_url, model, concurrency=concurrency, max_tokens=max_tokens)
         documents = load_documents(docs)[:limit]
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
@@ -74,11 +93,10 @@ def generate_conversations(
                                         "(origin 'generated') into KAZARENA_DATABASE_URL.")] = False,
 ) -> None:
     """Turn IFT pairs into unfinished Kazakh dialogues ending with "2-адам: ..." for the arena."""
-    from train.generate import Endpoint
     from train.generate import generate_conversations as run
 
     try:
-        endpoint = Endpoint.resolve(base_url, model, concurrency=concurrency, max_tokens=max_tokens)
+        endpoint = _endpoint(base_url, model, concurrency=concurrency, max_tokens=max_tokens)
         pairs = _read_jsonl(ift)[:limit]
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e

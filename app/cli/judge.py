@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,11 +21,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.serving import judge as judges
 from app.settings import Settings, get_settings
 from eval.judge import (
-    DEFAULT_OPENAI_MODEL,
     DIMENSION_TEMPLATES,
-    OFFICIAL_OPENAI_URL,
     JudgeCache,
     JudgeConfig,
     PairVerdict,
@@ -36,7 +36,6 @@ from eval.judge.pairwise import summarize
 
 logger = logging.getLogger(__name__)
 
-FALLBACK_LOCAL_MODEL = "qwen2.5-0.5b-instruct"
 FLUSH_EVERY = 20  # verdicts are written in small batches, so an interrupted run keeps its work
 
 
@@ -51,40 +50,9 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def _first_local_model(settings: Settings) -> str:
-    from app.serving.registry import load_models_config
-
-    try:
-        config = load_models_config(settings.models_config)
-    except (OSError, ValueError) as error:
-        logger.warning("cannot read %s (%s); judge model defaults to %s", settings.models_config, error,
-                       FALLBACK_LOCAL_MODEL)
-        return FALLBACK_LOCAL_MODEL
-    return config.models[0].name if config.models else FALLBACK_LOCAL_MODEL
-
-
-def judge_config(settings: Settings, *, base_url: str | None = None, model: str | None = None,
-                 api_key: str | None = None, structured: bool | None = None, **knobs: Any) -> JudgeConfig:
-    """The judge to use: options first, then settings, then GPT-4o (with OPENAI_API_KEY) or the local model."""
-    base_url = base_url or settings.judge_base_url or None
-    model = model or settings.judge_model or None
-    api_key = api_key or settings.judge_api_key or None
-    openai_key = os.environ.get("OPENAI_API_KEY", "")
-    if base_url is None and openai_key:
-        base_url, model, api_key = OFFICIAL_OPENAI_URL, model or DEFAULT_OPENAI_MODEL, api_key or openai_key
-    elif base_url is None:
-        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-        base_url = f"http://{host}:{settings.port}/v1"
-        model = model or _first_local_model(settings)
-    elif model is None:
-        if "api.openai.com" not in base_url:
-            raise ValueError(f"give the judge model for {base_url} (--model or KAZARENA_JUDGE_MODEL)")
-        model = DEFAULT_OPENAI_MODEL
-    if api_key is None and "api.openai.com" in base_url:
-        api_key = openai_key
-    if structured is None:  # vLLM understands structured choice output; OpenAI rejects the field
-        structured = "api.openai.com" not in base_url
-    return JudgeConfig(base_url=base_url, model=model, api_key=api_key or "EMPTY", structured=structured, **knobs)
+def judge_config(settings: Settings, *, env: Mapping[str, str] | None = None, **options: Any) -> JudgeConfig:
+    """`app.serving.judge.judge_config` with this process's environment unless ``env`` is given."""
+    return judges.judge_config(settings, env=os.environ if env is None else env, **options)
 
 
 def _battle_rows(battles: Path | None, settings: Settings) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ app's settings: the caller passes a ``JudgeConfig``.
 """
 
 from eval.judge.cache import JudgeCache
-from eval.judge.client import JudgeConfig
+from eval.judge.client import JudgeConfig, describe_judge
 from eval.judge.items import DIMENSION_TEMPLATES, REFERENCE_TEMPLATE, items_from_battles, judge_items
 from eval.judge.pairwise import (
     JudgeRun,
@@ -36,6 +36,7 @@ __all__ = [
     "PairItem",
     "PairVerdict",
     "combine",
+    "describe_judge",
     "items_from_battles",
     "judge_items",
     "judge_pairs",

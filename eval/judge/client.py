@@ -24,6 +24,14 @@ __all__ = ["JudgeConfig", "chat"]
 VERDICT_CHOICES = ("0", "1", "2")
 
 
+NOT_GPT4O = "not GPT-4o: its verdicts are not comparable with GPT-4o's"
+
+
+def is_gpt4o(model: str) -> bool:
+    """GPT-4o or one of its dated snapshots (not gpt-4o-mini)."""
+    return model == "gpt-4o" or (model.startswith("gpt-4o-") and "mini" not in model)
+
+
 @dataclass(frozen=True)
 class JudgeConfig(LLMEndpoint):
     """One judge: ``model`` at ``base_url``, and how to talk to it.
@@ -46,14 +54,14 @@ class JudgeConfig(LLMEndpoint):
 
     @property
     def is_gpt4o(self) -> bool:
-        return self.model == "gpt-4o" or (self.model.startswith("gpt-4o-") and "mini" not in self.model)
+        return is_gpt4o(self.model)
 
     def describe(self) -> str:
         """Which judge this is, in words; says so when it is not GPT-4o."""
         text = f"{self.model} at {self.base_url}"
         if not self.is_gpt4o:
             kind = "a small local judge" if self.is_local else "this judge"
-            text += f" ({kind}, not GPT-4o: its verdicts are not comparable with GPT-4o's)"
+            text += f" ({kind}, {NOT_GPT4O})"
         return text
 
     def generation_settings(self) -> dict[str, Any]:
@@ -73,3 +81,15 @@ async def chat(client: AsyncOpenAI, config: JudgeConfig, messages: list[dict[str
     if config.structured:
         extra["extra_body"] = {"structured_outputs": {"choice": list(VERDICT_CHOICES)}}
     return await llm_client.chat(client, config, messages, temperature=0, **extra)
+
+
+def describe_judge(model: str, configured: JudgeConfig | None = None) -> str:
+    """Name the judge behind stored verdicts, which keep only its model name.
+
+    ``configured`` (the judge the caller's settings choose, if any) gives the full
+    description with its endpoint when it is that model; otherwise the name alone,
+    saying so when it is not GPT-4o.
+    """
+    if configured is not None and configured.model == model:
+        return configured.describe()
+    return model if is_gpt4o(model) else f"{model} ({NOT_GPT4O})"

@@ -211,3 +211,18 @@ def test_judge_config_defaults(monkeypatch, tmp_path):
     assert (chosen.base_url, chosen.model) == ("http://10.0.0.5:8000/v1", "kk-judge")
     with pytest.raises(ValueError, match="give the judge model"):
         judge_cli.judge_config(Settings(**base, judge_base_url="http://10.0.0.5:8000/v1"))
+
+
+def test_judge_description_names_the_configured_judge_fully(tmp_path):
+    from app.serving.judge import judge_description
+    from eval.judge import describe_judge
+
+    not_gpt4o = "not GPT-4o: its verdicts are not comparable with GPT-4o's"
+    base = dict(database_url="sqlite://", cache_dir=tmp_path)
+    chosen = Settings(**base, judge_base_url="http://10.0.0.5:8000/v1", judge_model="kk-judge")
+    assert judge_description("kk-judge", chosen, {}) == f"kk-judge at http://10.0.0.5:8000/v1 (this judge, {not_gpt4o})"
+    assert judge_description("gpt-4o-2024-08-06", chosen, {}) == "gpt-4o-2024-08-06"  # another judge: its name
+    assert judge_description("gpt-4o", Settings(**base), {"OPENAI_API_KEY": "sk"}) == f"gpt-4o at {OFFICIAL_OPENAI_URL}"
+    no_model = Settings(**base, judge_base_url="http://10.0.0.5:8000/v1")  # names no judge: the name alone
+    assert judge_description("qwen-judge", no_model, {}) == describe_judge("qwen-judge") == f"qwen-judge ({not_gpt4o})"
+    assert describe_judge("gpt-4o-mini") == f"gpt-4o-mini ({not_gpt4o})"

@@ -9,7 +9,17 @@ import time
 import openai
 import pytest
 
-from eval.llm_client import LLMEndpoint, Reply, Tally, chat, make_client
+from eval.llm_client import (
+    OFFICIAL_OPENAI_URL,
+    EndpointChoice,
+    LLMEndpoint,
+    Reply,
+    Tally,
+    chat,
+    is_openai_url,
+    make_client,
+    resolve_endpoint,
+)
 from tests.eval.judge_server import JudgeServer, completion, error
 
 MESSAGES = [{"role": "user", "content": "Қазақстанның астанасы қай қала?"}]
@@ -99,3 +109,47 @@ def test_cost_accounting():
 def test_bad_endpoints_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         LLMEndpoint(**{"base_url": "http://127.0.0.1:8000/v1", "model": "m", **kwargs})
+
+
+# ---------------------------------------------------------------- resolve_endpoint: the one rule
+
+OPENAI = {"OPENAI_API_KEY": "sk-openai"}
+
+
+def test_resolve_defaults_to_gpt4o_at_openai_only_with_the_openai_key():
+    assert resolve_endpoint(env=OPENAI) == EndpointChoice(OFFICIAL_OPENAI_URL, "gpt-4o", "sk-openai")
+    with pytest.raises(ValueError, match="base-url"):
+        resolve_endpoint(env={})
+    with pytest.raises(ValueError, match="base-url"):
+        resolve_endpoint("", "", "", env={"OPENAI_API_KEY": ""})  # empty strings count as not given
+
+
+def test_resolve_never_sends_the_openai_key_elsewhere():
+    other = resolve_endpoint("https://llm.example.org/v1", "m", env=OPENAI)
+    assert other.api_key == "EMPTY"
+    assert resolve_endpoint("https://llm.example.org/v1", "m", env=OPENAI, server_key="srv").api_key == "srv"
+    # ...while the server key never goes to OpenAI, whose host is recognised however the URL is written
+    for url in ("https://api.openai.com/v1", "https://api.openai.com/v1/", "https://API.openai.com"):
+        assert resolve_endpoint(url, env=OPENAI, server_key="srv") == EndpointChoice(url, "gpt-4o", "sk-openai")
+    assert not is_openai_url("https://api.openai.com.evil.example/v1") and is_openai_url(OFFICIAL_OPENAI_URL)
+
+
+def test_resolve_an_explicit_key_goes_wherever_base_url_points():
+    assert resolve_endpoint(env=OPENAI, api_key="sk-mine").api_key == "sk-mine"
+    assert resolve_endpoint("http://10.0.0.5:8000/v1", "m", "k", env=OPENAI, server_key="srv").api_key == "k"
+
+
+def test_resolve_model_rules_and_the_local_fallback():
+    with pytest.raises(ValueError, match=r"give the judge model \(--model\) for http://10.0.0.5:8000/v1"):
+        resolve_endpoint("http://10.0.0.5:8000/v1", env=OPENAI, model_name="judge model (--model)")
+    asked = []
+
+    def first_model() -> str:
+        asked.append(1)
+        return "local-m"
+
+    local = dict(local_base_url="http://127.0.0.1:8000/v1", local_model=first_model)
+    assert resolve_endpoint(env={}, **local) == EndpointChoice("http://127.0.0.1:8000/v1", "local-m", "EMPTY")
+    assert resolve_endpoint(model="given", env={}, server_key="srv", **local).model == "given"
+    assert len(asked) == 1  # the local model is looked up only when needed
+    assert resolve_endpoint(env=OPENAI, **local).base_url == OFFICIAL_OPENAI_URL  # the OpenAI key wins over local

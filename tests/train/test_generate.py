@@ -151,18 +151,31 @@ def test_cost_uses_the_price_table() -> None:
     assert unknown.cost_usd is None
 
 
-def test_endpoint_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+def test_endpoint_defaults() -> None:
+    env: dict[str, str] = {}
     with pytest.raises(ValueError, match="base-url"):
-        Endpoint.resolve()
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    endpoint = Endpoint.resolve()
+        Endpoint.resolve(env=env)
+    env["OPENAI_API_KEY"] = "sk-test"
+    endpoint = Endpoint.resolve(env=env)
     assert (endpoint.base_url, endpoint.model, endpoint.api_key) == ("https://api.openai.com/v1", "gpt-4o", "sk-test")
     # the OpenAI key is not sent to another server
-    assert Endpoint.resolve("https://llm.example.org/v1", "m").api_key == "EMPTY"
+    assert Endpoint.resolve("https://llm.example.org/v1", "m", env=env).api_key == "EMPTY"
+    other = "other-key"  # KAZARENA_GENERATE_API_KEY, which the CLI passes as server_key
+    assert Endpoint.resolve("https://llm.example.org/v1", "m", env=env, server_key=other).api_key == "other-key"
+    assert Endpoint.resolve(env=env, server_key=other).api_key == "sk-test"
+    assert Endpoint.resolve("http://127.0.0.1:8000/v1", env=env).model == "gpt-4o"  # the generators' model default
+
+
+def test_cli_takes_the_generation_key_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cli.data import generation_endpoint
+    from app.settings import Settings
+
     monkeypatch.setenv("KAZARENA_GENERATE_API_KEY", "other-key")
-    assert Endpoint.resolve("https://llm.example.org/v1", "m").api_key == "other-key"
-    assert Endpoint.resolve().api_key == "sk-test"
+    settings = Settings(database_url="sqlite://")
+    env = {"OPENAI_API_KEY": "sk-test"}
+    endpoint = generation_endpoint(settings, env, "https://llm.example.org/v1", "m", concurrency=2)
+    assert (endpoint.api_key, endpoint.concurrency) == ("other-key", 2)
+    assert generation_endpoint(settings, env, None, None).api_key == "sk-test"
 
 
 def test_generate_conversations(fake: FakeServer, tmp_path: Path) -> None:
