@@ -7,7 +7,7 @@ app/; ``app.settings`` re-exports them next to the settings. Paths are absolute
 
 from pathlib import Path
 
-__all__ = ["CULTSET", "DATA_DIR", "GOVSET", "IFT_TEST", "IFT_TRAIN", "PROJECT_ROOT", "STOPWORDS"]
+__all__ = ["CULTSET", "DATA_DIR", "GOVSET", "IFT_TEST", "IFT_TRAIN", "PROJECT_ROOT", "SHARED_DATA", "STOPWORDS"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
@@ -16,3 +16,4 @@ IFT_TEST = DATA_DIR / "ift" / "test.jsonl"  # held-out pairs: evaluation, the ar
 GOVSET = DATA_DIR / "govset" / "govset.jsonl"  # grounding corpora (BM25-RAG)
 CULTSET = DATA_DIR / "cultset" / "cultset.jsonl"
 STOPWORDS = DATA_DIR / "stopwords" / "stop_words.txt"
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"  # real data sets beside the checkout: KazQAD, FLORES-200, ...
