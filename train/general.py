@@ -31,8 +31,11 @@ TEMPLATES = (
 def translation_instructions(rows: Sequence[dict[str, Any]], seed: int) -> list[dict[str, str]]:
     """One ``{instruction, output, source}`` record per FLORES row; same rows and seed, same records.
 
-    >>> [r["output"] for r in translation_instructions([{"id": "7", "kk": "Сәлем", "en": "Hi", "ru": "Привет"}], 0)]
-    ['Hi']
+    >>> [record] = translation_instructions([{"id": "7", "kk": "Сәлем", "en": "Hi", "ru": "Привет"}], seed=0)
+    >>> record["source"], record["output"]
+    ('flores-dev/7/kk-ru', 'Привет')
+    >>> record["instruction"].splitlines()[0]
+    'Мына мәтін қазақ тілінде жазылған. Оны орыс тіліне дәл әрі түсінікті етіп аударыңыз.'
     """
     rng = random.Random(seed)
     records = []
