@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from db.jsonl import iter_jsonl
-from train.paths import SHARED_DATA
+from db.paths import SHARED_DATA
 
 FLORES_DEV = SHARED_DATA / "flores" / "kk_en_ru_dev.jsonl"
 DIRECTIONS = (("en", "kk"), ("ru", "kk"), ("kk", "en"), ("kk", "ru"))

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from db.jsonl import iter_jsonl
-from train.paths import SHARED_DATA
+from db.paths import SHARED_DATA
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
