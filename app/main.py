@@ -2,41 +2,46 @@
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import numpy as np
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from app.api.errors import install_error_handlers
 from app.api.limits import BodyLimitMiddleware
 from app.api.routes import arena, chat, eval_results, export, generate, health, openai_compat
-from app.crud import KeyCache
-from app.services.arena import Arena, model_labels
-from app.services.ratelimit import RateLimiter
-from app.services.vote_writer import VoteWriter
+from app.runtime import build_runtime
 from app.serving import calllog
 from app.serving.grounding import load_grounder
 from app.serving.manager import ModelManager
+from app.serving.pipeline import Grounder
 from app.serving.registry import load_models_config
 from app.settings import Settings, get_settings
 from app.ui import mount_ui
 from db.migrate import upgrade
 
+_DEFAULT: object = object()
+
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, manager: ModelManager | None = None) -> FastAPI:
-    """Build the app. Pass `manager` to share already-running model servers (tests)."""
+def create_app(settings: Settings | None = None, manager: ModelManager | None = None,
+               grounder: Grounder | None | object = _DEFAULT) -> FastAPI:
+    """Build the app. Pass `manager` to share already-running model servers, `grounder` to ground
+    answers in another index (or None for none) than the one built from the project's corpus (tests)."""
     settings = settings or get_settings()
     owns_manager = manager is None
+    manager = manager or ModelManager(load_models_config(settings.models_config), settings)
+    runtime = build_runtime(settings, manager, load_grounder(settings) if grounder is _DEFAULT else grounder,  # type: ignore[arg-type]
+                            env=os.environ)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade(settings.database_url)  # the schema is always current before the first request
         if owns_manager and settings.manage_servers:
-            await app.state.manager.start()
+            await manager.start()
         # Everything built so far (Gradio, torch, pandas: millions of objects) lives as long as the app;
         # left in the collector's oldest generation it made every full collection a pause of a few
         # hundred milliseconds in the middle of requests.
@@ -46,23 +51,13 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
             yield
         finally:
             await calllog.drain()
-            app.state.vote_writer.close()
+            runtime.vote_writer.close()
             if owns_manager:
-                await app.state.manager.stop()
+                await manager.stop()
 
     app = FastAPI(title="kazarena", version="0.1.0", lifespan=lifespan,
                   description="Kazakh LLM arena: generation API (OpenAI-compatible), arena, leaderboard.")
-    app.state.settings = settings
-    app.state.manager = manager or ModelManager(load_models_config(settings.models_config), settings)
-    app.state.key_cache = KeyCache(settings.database_url)
-    app.state.grounder = load_grounder(settings)
-    app.state.arena = Arena(app.state.manager, settings, app.state.grounder, np.random.default_rng())
-    app.state.battle_limiter = RateLimiter(settings.battles_per_minute)
-    app.state.vote_limiter = RateLimiter(settings.votes_per_minute)
-    app.state.vote_writer = VoteWriter(
-        settings.database_url, max_comment=settings.max_comment_chars, max_batch=settings.vote_batch_max,
-        labels=lambda: model_labels(app.state.manager),
-        rate_check=lambda annotator_id, ip: app.state.vote_limiter.check(f"a:{annotator_id}", f"ip:{ip}"))
+    app.state.runtime = runtime  # read only by app.api.deps.get_runtime
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     for module in (health, generate, openai_compat, chat, arena, export, eval_results):
@@ -73,5 +68,5 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
         return RedirectResponse("/ui")
 
     if settings.ui_enabled:
-        mount_ui(app)
+        mount_ui(app, runtime)
     return app

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_tokens_limit: int = 4096
     max_messages: int = 200
+    max_reason_chars: int = Field(1000, description="a ban reason, a feedback reason, a flag review note")
 
     # Model servers.
     vllm_python: str = Field("", description="python that runs vLLM (default: this interpreter)")

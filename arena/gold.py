@@ -8,10 +8,13 @@ the answer to a different question of another topic is given instead.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 _NUMBER = re.compile(r"\d+")
+# The model names a gold battle stores for its two sides.
+GOLD_GOOD, GOLD_BAD = "gold:reference", "gold:corrupted"
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,14 @@ def make_gold_item(pairs: Sequence[dict[str, str]], index: int, rng: np.random.G
         raise ValueError("need pairs of at least two topics to build swapped gold items")
     other = others[int(rng.integers(len(others)))]
     return GoldItem(pair["id"], pair.get("topic"), pair["instruction"], good, other["output"], "swapped")
+
+
+def replayed_answers(events: Sequence[dict[str, Any]]) -> dict[str, str] | None:
+    """Answers a battle knows in advance (its events say so): gold controls, and copies of a voted battle
+    sent to another annotator. None for a battle the models answer."""
+    for event in events:
+        if event.get("type") == "gold":
+            return {"a": event["good"], "b": event["bad"]}
+        if event.get("type") == "overlap":
+            return {"a": event["a"], "b": event["b"]}
+    return None

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from arena.battles import prepare_battles  # noqa: E402
+from arena.battle_table import prepare_battles  # noqa: E402
 from arena.ratings.bootstrap import bootstrap_bradley_terry  # noqa: E402
 from arena.ratings.bradley_terry import ELO_PER_NAT, fit_bradley_terry  # noqa: E402
 from arena.ratings.leaderboard import build_leaderboard  # noqa: E402

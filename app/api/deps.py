@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers, as Annotated aliases."""
+"""Dependencies shared by the routers, as Annotated aliases.
+
+The routers read credentials off the request (`CallerDep`, `ApiKeyDep`) and
+hand them to the services, which admit the caller (app/services/admission.py).
+"""
 
 from collections.abc import Iterator
 from typing import Annotated
@@ -6,40 +10,33 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.api.errors import ApiError
-from app.services.accounts import SESSION_PREFIX, annotator_for_token
+from app.runtime import Runtime
+from app.services import admission
+from app.services.accounts import SESSION_PREFIX
 from app.serving.manager import ModelManager
 from app.settings import Settings
 from db.models import Annotator
 from db.session import session_scope
 
+COOKIE = "kazarena_session"
+
 
 # Plain attribute reads are async so that FastAPI does not send them to a worker thread.
-async def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+async def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # the one place that reads app.state
 
 
-async def get_manager(request: Request) -> ModelManager:
-    return request.app.state.manager
+async def get_settings_dep(runtime: "RuntimeDep") -> Settings:
+    return runtime.settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with session_scope(request.app.state.settings.database_url) as session:
+async def get_manager(runtime: "RuntimeDep") -> ModelManager:
+    return runtime.manager
+
+
+def get_db(runtime: "RuntimeDep") -> Iterator[Session]:
+    with session_scope(runtime.database_url) as session:
         yield session
-
-
-def require_api_key(request: Request) -> int | None:
-    """The caller's key id; 401 unless a valid `Authorization: Bearer <key>` is sent."""
-    if not request.app.state.settings.auth_enabled:
-        return None
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise ApiError(401, "unauthorized", "send `Authorization: Bearer <key>`; create a key with `kazarena apikey create`")
-    key_id = request.app.state.key_cache.lookup(key.strip())
-    if key_id is None:
-        raise ApiError(401, "invalid_api_key", "this API key is unknown or revoked")
-    return key_id
 
 
 def session_token(request: Request) -> str | None:
@@ -47,29 +44,33 @@ def session_token(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.startswith(SESSION_PREFIX):
         return value.strip()
-    return request.cookies.get("kazarena_session")
+    return request.cookies.get(COOKIE)
 
 
-def current_annotator(request: Request, session: "SessionDep") -> Annotator:
-    """The logged-in annotator; 401 without a live session, 403 when banned."""
-    token = session_token(request)
-    annotator = annotator_for_token(session=session, token=token) if token else None
-    if annotator is None:
-        raise ApiError(401, "login_required", "log in first (your session may have expired)")
-    if annotator.banned:
-        raise ApiError(403, "banned", "this account is suspended")
-    return annotator
+async def get_caller(request: Request) -> admission.Caller:
+    return admission.Caller(session_token(request), request.client.host if request.client else "unknown")
 
 
-def current_admin(annotator: "AnnotatorDep") -> Annotator:
-    if annotator.role != "admin":
-        raise ApiError(403, "admin_only", "only administrators may do this")
-    return annotator
+def require_api_key(request: Request, runtime: "RuntimeDep") -> int | None:
+    """The caller's key id; 401 unless a valid `Authorization: Bearer <key>` is sent."""
+    return admission.api_key(runtime.key_cache, request.headers.get("authorization", ""),
+                             required=runtime.settings.auth_enabled)
 
 
+def current_annotator(caller: "CallerDep", session: "SessionDep") -> Annotator:
+    return admission.annotator(session, caller)
+
+
+def current_admin(caller: "CallerDep", session: "SessionDep") -> Annotator:
+    return admission.admin(session, caller)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ManagerDep = Annotated[ModelManager, Depends(get_manager)]
-SessionDep = Annotated[Session, Depends(get_db)]
+# scope="function": the session commits when the route returns, before the response is sent
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+CallerDep = Annotated[admission.Caller, Depends(get_caller)]
 ApiKeyDep = Annotated[int | None, Depends(require_api_key)]
 AnnotatorDep = Annotated[Annotator, Depends(current_annotator)]
 AdminDep = Annotated[Annotator, Depends(current_admin)]

@@ -11,7 +11,7 @@ MAX_STOP = 8
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
-    content: str = Field(max_length=200_000)
+    content: str
 
 
 def _stop_list(v: str | list[str] | None) -> list[str]:

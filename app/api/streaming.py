@@ -1,4 +1,10 @@
-"""Server-sent events that stop the upstream request when the client goes away."""
+"""The one SSE responder: events as server-sent events, errors as HTTP statuses or in-band.
+
+An error before the first event is a real HTTP error (the status line is not
+sent yet); after it, the error is sent in-band as `{"error": {...}}`, as OpenAI
+does, and the stream ends. A client that goes away closes the generator, which
+cancels the model call behind it at once.
+"""
 
 import json
 from collections.abc import AsyncIterator
@@ -7,7 +13,10 @@ from typing import Any
 from starlette.responses import StreamingResponse
 from starlette.types import Send
 
-from app.api.errors import ApiError
+from app.api.errors import error_body
+from app.errors import ServiceError
+
+DONE = b"data: [DONE]\n\n"
 
 
 def sse(obj: Any) -> bytes:
@@ -25,25 +34,45 @@ class ClosingStreamingResponse(StreamingResponse):
         finally:
             await self.body_iterator.aclose()  # type: ignore[attr-defined]
 
-    @classmethod
-    async def start(cls, gen: AsyncIterator[bytes]) -> "ClosingStreamingResponse":
-        """Pull the first event before answering, so errors that happen before any
-        token (model down, request rejected) still get a proper HTTP status."""
+
+async def sse_response(events: AsyncIterator[dict[str, Any]], *, headers: dict[str, str] | None = None,
+                       done: bool = True) -> ClosingStreamingResponse:
+    """Answer with `events` as SSE (then `[DONE]` when `done`). The first event is pulled before answering,
+    so a refusal that comes before any output (model down, request rejected) keeps its HTTP status."""
+
+    async def body() -> AsyncIterator[bytes]:
+        sent = False
         try:
-            first = await anext(gen)
-        except StopAsyncIteration:
-            first = b""
-        except ApiError:
-            await gen.aclose()  # type: ignore[attr-defined]
-            raise
+            async for event in events:
+                sent = True
+                yield sse(event)
+        except ServiceError as exc:
+            if not sent:
+                raise
+            yield sse(error_body(exc.code, exc.message))
+            return
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+        if done:
+            yield DONE
 
-        async def chained() -> AsyncIterator[bytes]:
-            try:
-                if first:
-                    yield first
-                async for chunk in gen:
-                    yield chunk
-            finally:
-                await gen.aclose()  # type: ignore[attr-defined]
+    stream = body()
+    try:
+        first = await anext(stream)
+    except StopAsyncIteration:
+        first = b""
+    except ServiceError:
+        await stream.aclose()
+        raise
 
-        return cls(chained(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    async def chained() -> AsyncIterator[bytes]:
+        try:
+            if first:
+                yield first
+            async for chunk in stream:
+                yield chunk
+        finally:
+            await stream.aclose()
+
+    return ClosingStreamingResponse(chained(), media_type="text/event-stream",
+                                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})})

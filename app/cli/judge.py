@@ -57,7 +57,7 @@ def judge_config(settings: Settings, *, env: Mapping[str, str] | None = None, **
 
 def _battle_rows(battles: Path | None, settings: Settings) -> list[dict[str, Any]]:
     if battles is not None:
-        from arena.battles import read_battles
+        from arena.battle_table import read_battles
 
         return read_battles(battles).to_dict("records")
     from db.session import session_scope

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from arena.battles import DIMENSIONS, prepare_battles, read_battles
+from arena.battle_table import DIMENSIONS, prepare_battles, read_battles
 from arena.ratings.bradley_terry import DEFAULT_ALPHA, Anchor
 from arena.ratings.leaderboard import CI_METHODS, DEFAULT_MIN_VOTES, Leaderboard, build_leaderboard
 

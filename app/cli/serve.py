@@ -50,7 +50,7 @@ def serve(
     with session_scope(settings.database_url) as s:
         _, key = create_api_key(session=s, name="serve")
     app = create_app(settings)
-    for name, why in app.state.manager.skipped.items():
+    for name, why in app.state.runtime.manager.skipped.items():
         console.print(f"[yellow]not served yet:[/yellow] {name}: {why}")
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"\n[bold green]kazarena[/bold green] on {url}  (UI: {url}/ui, API docs: {url}/docs)")

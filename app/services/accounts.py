@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.crud import hash_key
+from app.errors import ServiceError
 from db.models import Annotator, AnnotatorSession
 
 CONSENT_VERSION = "2026-11-v1"
@@ -21,14 +22,6 @@ SCRIPTS = ("cyrillic", "latin")
 SESSION_PREFIX = "ks_"
 _USERNAME = re.compile(r"^[\w.-]{3,32}$", re.UNICODE)
 _hasher = PasswordHasher()
-
-
-class AccountError(ValueError):
-    """Registration or login refused; the message can be shown to the person."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -46,19 +39,19 @@ class Registration:
 
 def validate(reg: Registration) -> None:
     if not _USERNAME.match(reg.username):
-        raise AccountError("invalid_username", "username: 3-32 letters, digits, '.', '_' or '-'")
+        raise ServiceError("invalid", "invalid_username", "username: 3-32 letters, digits, '.', '_' or '-'")
     if not 8 <= len(reg.password) <= 256:
-        raise AccountError("invalid_password", "password must be 8-256 characters")
+        raise ServiceError("invalid", "invalid_password", "password must be 8-256 characters")
     if reg.proficiency not in PROFICIENCY:
-        raise AccountError("invalid_proficiency", f"Kazakh proficiency must be one of {', '.join(PROFICIENCY)}")
+        raise ServiceError("invalid", "invalid_proficiency", f"Kazakh proficiency must be one of {', '.join(PROFICIENCY)}")
     if reg.script not in SCRIPTS:
-        raise AccountError("invalid_script", "preferred script must be cyrillic or latin")
+        raise ServiceError("invalid", "invalid_script", "preferred script must be cyrillic or latin")
     if len(reg.education) > 64 or len(reg.region) > 64:
-        raise AccountError("invalid_profile", "education and region: at most 64 characters")
+        raise ServiceError("invalid", "invalid_profile", "education and region: at most 64 characters")
     if not (reg.consent and reg.age_confirmed):
-        raise AccountError("consent_required", "you must be 16 or older and accept the participation notice")
+        raise ServiceError("invalid", "consent_required", "you must be 16 or older and accept the participation notice")
     if reg.consent_version != CONSENT_VERSION:
-        raise AccountError("stale_consent", f"please read the current notice ({CONSENT_VERSION}) and accept it")
+        raise ServiceError("invalid", "stale_consent", f"please read the current notice ({CONSENT_VERSION}) and accept it")
 
 
 def register(*, session: Session, reg: Registration, role: str = "annotator") -> Annotator:
@@ -71,7 +64,7 @@ def register(*, session: Session, reg: Registration, role: str = "annotator") ->
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise AccountError("username_taken", "this username is taken") from exc
+        raise ServiceError("conflict", "username_taken", "this username is taken") from exc
     return row
 
 
@@ -82,15 +75,20 @@ def login(*, session: Session, username: str, password: str, ttl_hours: float) -
         if row is None or not _hasher.verify(row.password_hash, password):
             raise VerificationError
     except (VerificationError, InvalidHashError) as exc:
-        raise AccountError("bad_credentials", "wrong username or password") from exc
+        raise ServiceError("unauthenticated", "bad_credentials", "wrong username or password") from exc
     if row.banned:
-        raise AccountError("banned", f"this account is suspended: {row.ban_reason or 'no reason given'}")
+        raise ServiceError("forbidden", "banned", f"this account is suspended: {row.ban_reason or 'no reason given'}")
+    return row, open_session(session=session, annotator_id=row.id, ttl_hours=ttl_hours)
+
+
+def open_session(*, session: Session, annotator_id: int, ttl_hours: float) -> str:
+    """A new session for an annotator whose password was checked; returns the plain token once."""
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     session.execute(delete(AnnotatorSession).where(AnnotatorSession.expires_at < now))  # tidy up old ones
-    session.add(AnnotatorSession(token_hash=hash_key(token), annotator_id=row.id,
+    session.add(AnnotatorSession(token_hash=hash_key(token), annotator_id=annotator_id,
                                  expires_at=now + timedelta(hours=ttl_hours)))
-    return row, token
+    return token
 
 
 def annotator_for_token(*, session: Session, token: str) -> Annotator | None:
@@ -123,9 +121,9 @@ def logout(*, session: Session, token: str) -> None:
 def set_ban(*, session: Session, annotator_id: int, banned: bool, reason: str | None) -> Annotator:
     row = session.get(Annotator, annotator_id)
     if row is None:
-        raise AccountError("not_found", f"no annotator with id {annotator_id}")
+        raise ServiceError("not_found", "not_found", f"no annotator with id {annotator_id}")
     if banned and not (reason or "").strip():
-        raise AccountError("reason_required", "give a reason for the ban")
+        raise ServiceError("invalid", "reason_required", "give a reason for the ban")
     row.banned, row.ban_reason, row.banned_at = banned, (reason or "").strip() or None, datetime.now(UTC) if banned else None
     if banned:  # a banned annotator is logged out everywhere
         session.execute(delete(AnnotatorSession).where(AnnotatorSession.annotator_id == annotator_id))

@@ -15,35 +15,26 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sqlalchemy.orm import Session
+
 from app import crud
+from app.errors import ServiceError
+from app.runtime import Runtime
+from app.services import inputs
 from app.serving import client
-from app.serving.calllog import CallLog
-from app.serving.manager import ModelManager, Route
+from app.serving.calllog import CallLog, logged_chat_stream
+from app.serving.manager import Route
 from app.serving.pipeline import Grounder, Prepared, prepare_messages
 from app.serving.registry import ModelSpec
-from app.settings import Settings
 from db.models import Message
 from db.session import session_scope
 from eval.langid import detect_language
 
 log = logging.getLogger(__name__)
 
-MAX_REASON_CHARS = 1000
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 _CONVERSATION_ID = re.compile(CONVERSATION_ID_PATTERN)
 Rating = Literal["up", "down"]
-
-
-class ChatInputError(ValueError):
-    """Bad input from the citizen; `code` lets the UI say it in the chosen language."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-class ChatNotFound(LookupError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -76,18 +67,9 @@ def new_conversation_id() -> str:
     return uuid.uuid4().hex
 
 
-def validate_message(text: str | None, max_chars: int) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise ChatInputError("empty_message", "the message is empty; write a question")
-    if len(text) > max_chars:
-        raise ChatInputError("message_too_long", f"the message has {len(text)} characters; the limit is {max_chars}")
-    return text
-
-
 def validate_conversation_id(conversation_id: str) -> str:
     if not _CONVERSATION_ID.match(conversation_id):
-        raise ChatInputError("invalid_conversation_id", "conversation_id must be 8-64 letters, digits, '-' or '_'")
+        raise ServiceError("invalid", "invalid_conversation_id", "conversation_id must be 8-64 letters, digits, '-' or '_'")
     return conversation_id
 
 
@@ -136,19 +118,19 @@ def _store_question(database_url: str, conversation_id: str, text: str, budget: 
         return row.id, turn, history
 
 
-async def open_turn(*, manager: ModelManager, settings: Settings, grounder: Grounder | None,
-                    conversation_id: str | None, model: str, message: str | None,
+async def open_turn(runtime: Runtime, *, conversation_id: str | None, model: str, message: str | None,
                     grounding: bool | None = None) -> Turn:
-    """Check the input, resolve the model, store the question; raises before anything is stored
-    when the input is bad (ChatInputError) or the model unknown or down (ModelNotFound/Unavailable)."""
-    text = validate_message(message, settings.max_prompt_chars)
+    """Check the input, resolve the model, store the question; raises ServiceError before anything is
+    stored when the input is bad or the model unknown or down."""
+    limits = runtime.limits
+    text = inputs.text("message", message, limits.prompt_chars, strip=True)
     cid = validate_conversation_id(conversation_id) if conversation_id else new_conversation_id()
-    route = manager.resolve(model)
-    budget = settings.max_prompt_chars - len(text)
+    route = runtime.manager.resolve(model)
+    budget = limits.prompt_chars - len(text)
     user_id, turn, history = await asyncio.to_thread(
-        _store_question, settings.database_url, cid, text, budget, settings.max_messages)
+        _store_question, runtime.database_url, cid, text, budget, limits.messages)
     spec = _with_grounding(route.spec, grounding)
-    prepared = await asyncio.to_thread(_prepare, spec, [*history, {"role": "user", "content": text}], grounder)
+    prepared = await asyncio.to_thread(_prepare, spec, [*history, {"role": "user", "content": text}], runtime.grounder)
     return Turn(cid, turn, model, route, prepared, client.sampling_params(route, {}), user_id)
 
 
@@ -160,55 +142,39 @@ def _store_answer(database_url: str, turn: Turn, text: str, language: str) -> in
         return row.id
 
 
-async def stream_answer(*, manager: ModelManager, settings: Settings, turn: Turn) -> AsyncIterator[str | Answer]:
-    """Yield the answer's text deltas, then the stored Answer. Model errors propagate."""
-    call = CallLog(settings.database_url, "chat", turn.model, turn.params, messages=turn.prepared.messages)
-    status, error = "cancelled", None
-    try:
-        async for d in client.stream_chat(manager, turn.route, turn.prepared.messages, turn.params):
-            if d.text:
-                call.token(d.text)
-                yield d.text
-            if d.finish_reason or d.completion_tokens:
-                call.finish_reason, call.prompt_tokens, call.completion_tokens = (
-                    d.finish_reason, d.prompt_tokens, d.completion_tokens)
-        text = "".join(call.text_parts)
-        language = detect_language(text)
-        message_id = await asyncio.to_thread(_store_answer, settings.database_url, turn, text, language)
-        status = "ok"
-        yield Answer(turn.conversation_id, message_id, turn.model, text, language, call.finish_reason,
-                     turn.prepared.sources, turn.prepared.grounding_unavailable,
-                     call.prompt_tokens, call.completion_tokens)
-    except Exception as exc:
-        status, error = "error", str(exc)
-        raise
-    finally:
-        call.finish(status, error)
+async def stream_answer(runtime: Runtime, turn: Turn) -> AsyncIterator[str | Answer]:
+    """Yield the answer's text deltas, then the stored Answer. Model failures are raised as ServiceError."""
+    call = CallLog(runtime.database_url, "chat", turn.model, turn.params, messages=turn.prepared.messages)
+    async for d in logged_chat_stream(runtime.manager, turn.route, turn.prepared.messages, turn.params, call):
+        if d.text:
+            yield d.text
+    text = "".join(call.text_parts)
+    language = detect_language(text)
+    message_id = await asyncio.to_thread(_store_answer, runtime.database_url, turn, text, language)
+    yield Answer(turn.conversation_id, message_id, turn.model, text, language, call.finish_reason,
+                 turn.prepared.sources, turn.prepared.grounding_unavailable,
+                 call.prompt_tokens, call.completion_tokens)
 
 
-def rate_answer(*, database_url: str, conversation_id: str, message_id: int, rating: Rating,
-                reason: str | None = None) -> Message:
+def rate_answer(*, session: Session, conversation_id: str, message_id: int, rating: Rating,
+                reason: str | None = None, max_reason: int) -> Message:
     """Store thumbs up/down (and an optional reason) on one answer of the caller's conversation."""
     if rating not in ("up", "down"):
-        raise ChatInputError("invalid_rating", "rating must be 'up' or 'down'")
-    reason = (reason or "").strip() or None
-    if reason and len(reason) > MAX_REASON_CHARS:
-        raise ChatInputError("reason_too_long", f"the reason has {len(reason)} characters; the limit is {MAX_REASON_CHARS}")
-    with session_scope(database_url) as s:
-        row = crud.chat_message(session=s, message_id=message_id, conversation_id=conversation_id)
-        if row is None:
-            raise ChatNotFound(f"no message {message_id} in conversation {conversation_id!r}")
-        if row.role != "assistant":
-            raise ChatInputError("not_an_answer", "only the model's answers can be rated")
-        row.feedback = 1 if rating == "up" else -1
-        if reason is not None:
-            row.feedback_reason = reason
-        return row
+        raise ServiceError("invalid", "invalid_rating", "rating must be 'up' or 'down'")
+    reason = inputs.text("reason", reason, max_reason, required=False, strip=True) or None
+    row = crud.chat_message(session=session, message_id=message_id, conversation_id=conversation_id)
+    if row is None:
+        raise ServiceError("not_found", "not_found", f"no message {message_id} in conversation {conversation_id!r}")
+    if row.role != "assistant":
+        raise ServiceError("invalid", "not_an_answer", "only the model's answers can be rated")
+    row.feedback = 1 if rating == "up" else -1
+    if reason is not None:
+        row.feedback_reason = reason
+    return row
 
 
-def conversation(*, database_url: str, conversation_id: str) -> list[Message]:
-    with session_scope(database_url) as s:
-        rows = crud.chat_messages(session=s, conversation_id=conversation_id)
+def conversation(*, session: Session, conversation_id: str) -> list[Message]:
+    rows = crud.chat_messages(session=session, conversation_id=conversation_id)
     if not rows:
-        raise ChatNotFound(f"no conversation {conversation_id!r}")
+        raise ServiceError("not_found", "not_found", f"no conversation {conversation_id!r}")
     return rows

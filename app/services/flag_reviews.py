@@ -15,26 +15,26 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.services.accounts import AccountError
+from app.errors import ServiceError
+from app.services import inputs
 from arena.quality import Flag, annotators_to_exclude, assess_annotators
 from arena.records import voted_battle_rows
 from db.models import Annotator, AnnotatorFlagReview
 
 CLEARED, REOPENED = "cleared", "reopened"
 DECISIONS = (CLEARED, REOPENED)
-MAX_REASON = 2000
+MAX_REASON = 1000  # KAZARENA_MAX_REASON_CHARS's default; callers pass the setting
 
 
 def record_review(*, session: Session, annotator_id: int, decision: str, admin_id: int | None,
-                  reason: str = "") -> AnnotatorFlagReview:
+                  reason: str = "", max_reason: int = MAX_REASON) -> AnnotatorFlagReview:
     """Append an admin's decision on an annotator's flags (it replaces any earlier one)."""
     if decision not in DECISIONS:
-        raise ValueError(f"unknown flag decision {decision!r}; choose one of: {', '.join(DECISIONS)}")
+        raise ServiceError("invalid", "invalid_decision",
+                           f"unknown flag decision {decision!r}; choose one of: {', '.join(DECISIONS)}")
     if session.get(Annotator, annotator_id) is None:
-        raise AccountError("not_found", f"no annotator with id {annotator_id}")
-    reason = (reason or "").strip()
-    if len(reason) > MAX_REASON:
-        raise AccountError("reason_too_long", f"the reason is limited to {MAX_REASON} characters")
+        raise ServiceError("not_found", "not_found", f"no annotator with id {annotator_id}")
+    reason = inputs.text("reason", reason, max_reason, required=False, strip=True)
     row = AnnotatorFlagReview(annotator_id=annotator_id, decision=decision, admin_id=admin_id, reason=reason)
     session.add(row)
     session.flush()
@@ -42,10 +42,10 @@ def record_review(*, session: Session, annotator_id: int, decision: str, admin_i
 
 
 def set_cleared(*, session: Session, annotator_id: int, cleared: bool, admin_id: int | None,
-                reason: str = "") -> AnnotatorFlagReview:
+                reason: str = "", max_reason: int = MAX_REASON) -> AnnotatorFlagReview:
     """Clear an annotator's flags (their votes count again) or reopen them."""
     return record_review(session=session, annotator_id=annotator_id, decision=CLEARED if cleared else REOPENED,
-                         admin_id=admin_id, reason=reason)
+                         admin_id=admin_id, reason=reason, max_reason=max_reason)
 
 
 def latest_reviews(*, session: Session) -> dict[str, AnnotatorFlagReview]:

@@ -15,8 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from app.errors import ServiceError
 from app.metrics import VOTE_BATCH
-from app.services.arena import ArenaError
 from app.services.votes import RateCheck, VoteRequest, cast_votes
 from db.session import session_scope
 
@@ -36,7 +36,7 @@ class VoteWriter:
         self.largest_batch = 0
 
     async def submit(self, request: VoteRequest) -> dict[str, Any]:
-        """The vote's reveal once it is committed; raises ArenaError when it is refused."""
+        """The vote's reveal once it is committed; raises ServiceError when it is refused."""
         self._ensure_started()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
@@ -86,7 +86,7 @@ class VoteWriter:
                                                 labels=self.labels(), rate_check=self.rate_check)
         except Exception as exc:  # noqa: BLE001 - every waiter must hear back; none was acknowledged
             log.exception("writing %d votes failed", len(batch))
-            results = [ArenaError(503, "vote_not_stored", f"the vote could not be stored ({type(exc).__name__}); "
+            results = [ServiceError("unavailable", "vote_not_stored", f"the vote could not be stored ({type(exc).__name__}); "
                                   "send it again with the same idempotency key")] * len(batch)
         for (_, loop, future), result in zip(batch, results, strict=True):
             try:

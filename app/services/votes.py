@@ -4,8 +4,9 @@ The database enforces the rules that must survive concurrency: one vote per
 (battle, annotator) and one vote per idempotency key. Votes are written in
 batches: `cast_votes` reads what a batch needs in three queries, checks every
 ballot in order, and commits once; a vote is acknowledged only after that
-commit. A batch of one is the plain case (`cast_vote`); `VoteWriter`
-(app/services/vote_writer.py) gathers the votes that arrive together.
+commit. A batch of one is the plain case; `VoteWriter` (app/services/vote_writer.py)
+gathers the votes that arrive together. Each ballot carries its caller's
+credentials, admitted here (app/services/admission.py) like every other action.
 """
 
 from collections.abc import Callable, Sequence
@@ -17,9 +18,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.services.accounts import annotators_for_tokens
-from app.services.arena import ArenaError, rate_limited
-from arena.votes import VoteError, resolve
+from app.errors import ServiceError, rate_limited
+from app.services import admission, inputs
+from app.services.admission import Caller
+from arena.protocol import VoteError, resolve
 from db.models import Annotator, Battle, Vote
 
 # A battle row carries both conversations; the vote needs none of them.
@@ -43,13 +45,16 @@ class Ballot:
 
 @dataclass(frozen=True)
 class VoteRequest:
-    """A ballot for a battle, from a session token (checked here) or an annotator already checked."""
+    """A ballot for a battle, with the credentials of whoever cast it (admitted in `cast_votes`)."""
 
     battle_id: str
     ballot: Ballot
     token: str | None = None
-    voter: Annotator | None = None
     ip: str = "unknown"
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.token, self.ip)
 
 
 def reveal(battle: Any, vote: Any, labels: dict[str, str]) -> dict[str, Any]:
@@ -63,73 +68,54 @@ def reveal(battle: Any, vote: Any, labels: dict[str, str]) -> dict[str, Any]:
             "winner_overall": vote.winner_overall}
 
 
-def cast_vote(*, session: Session, annotator: Annotator, battle_id: str, ballot: Ballot,
-              max_comment: int, labels: dict[str, str]) -> dict[str, Any]:
-    """One vote by an annotator the caller has authenticated; raises ArenaError when refused."""
-    [result] = cast_votes(session, [VoteRequest(battle_id, ballot, voter=annotator)],
-                          max_comment=max_comment, labels=labels)
-    if isinstance(result, ArenaError):
-        raise result
-    return result
-
-
 def cast_votes(session: Session, requests: Sequence[VoteRequest], *, max_comment: int, labels: dict[str, str],
-               rate_check: RateCheck | None = None) -> list[dict[str, Any] | ArenaError]:
-    """Each request's reveal, or the ArenaError that refused it, in order; one commit for them all."""
-    voters = _voters(session, requests)
-    limited = [_rate(voters[i], r.ip, rate_check) for i, r in enumerate(requests)]
+               rate_check: RateCheck | None = None) -> list[dict[str, Any] | ServiceError]:
+    """Each request's reveal, or the ServiceError that refused it, in order; one commit for them all."""
+    voters = admission.annotators(session, [r.caller for r in requests])
+    limited = [_rate(voters[i], r.caller.ip, rate_check) for i, r in enumerate(requests)]
+    return _cast_batch(session, requests, voters, limited, max_comment, labels)
+
+
+def _cast_batch(session: Session, requests: Sequence[VoteRequest], voters: list[Annotator | ServiceError],
+                limited: list[ServiceError | None], max_comment: int,
+                labels: dict[str, str]) -> list[dict[str, Any] | ServiceError]:
     try:
         return _cast(session, requests, voters, limited, max_comment, labels)
     except (IntegrityError, _LostRace):
         session.rollback()  # another process wrote a twin between our reads and our commit
-    if len(requests) > 1:  # isolate it: the others must not fail with it
-        return [voter if isinstance(voter, ArenaError) else refused if refused else
-                cast_votes(session, [VoteRequest(r.battle_id, r.ballot, voter=voter)], max_comment=max_comment,
-                           labels=labels)[0]
+    if len(requests) > 1:  # isolate it: the others must not fail with it (admitted and counted once already)
+        return [voter if isinstance(voter, ServiceError) else refused if refused else
+                _cast_batch(session, [r], [voter], [None], max_comment, labels)[0]
                 for r, voter, refused in zip(requests, voters, limited, strict=True)]
     try:  # the twin is committed now, so the checks see it: replay or "already voted"
         return _cast(session, requests, voters, limited, max_comment, labels)
     except (IntegrityError, _LostRace):
         session.rollback()
-        return [ArenaError(409, "already_voted", "you already voted on this battle")]
+        return [ServiceError("conflict", "already_voted", "you already voted on this battle")]
 
 
 class _LostRace(Exception):
     pass
 
 
-def _voters(session: Session, requests: Sequence[VoteRequest]) -> list[Annotator | ArenaError]:
-    live = annotators_for_tokens(session=session, tokens={r.token for r in requests if r.voter is None and r.token})
-    out: list[Annotator | ArenaError] = []
-    for r in requests:
-        who = r.voter or live.get(r.token or "")
-        if who is None:
-            out.append(ArenaError(401, "login_required", "log in first (your session may have expired)"))
-        elif who.banned:
-            out.append(ArenaError(403, "banned", "this account is suspended"))
-        else:
-            out.append(who)
-    return out
-
-
-def _rate(voter: Annotator | ArenaError, ip: str, rate_check: RateCheck | None) -> ArenaError | None:
-    if rate_check is None or isinstance(voter, ArenaError):
+def _rate(voter: Annotator | ServiceError, ip: str, rate_check: RateCheck | None) -> ServiceError | None:
+    if rate_check is None or isinstance(voter, ServiceError):
         return None
     wait = rate_check(voter.id, ip)
     return rate_limited(wait) if wait else None
 
 
-def _cast(session: Session, requests: Sequence[VoteRequest], voters: list[Annotator | ArenaError],
-          limited: list[ArenaError | None], max_comment: int, labels: dict[str, str]) -> list[dict[str, Any] | ArenaError]:
+def _cast(session: Session, requests: Sequence[VoteRequest], voters: list[Annotator | ServiceError],
+          limited: list[ServiceError | None], max_comment: int, labels: dict[str, str]) -> list[dict[str, Any] | ServiceError]:
     keys = {r.ballot.idempotency_key for r in requests}
     earlier = {v.idempotency_key: v for v in session.execute(select(*_VOTE).where(Vote.idempotency_key.in_(keys)))}
     battles = {b.id: b for b in session.execute(select(*_BATTLE).where(Battle.id.in_({r.battle_id for r in requests})))}
-    results: list[dict[str, Any] | ArenaError] = []
+    results: list[dict[str, Any] | ServiceError] = []
     new: list[tuple[int, dict[str, Any]]] = []  # (position in results, vote row)
     claimed: set[str] = set()
     for r, voter, refused in zip(requests, voters, limited, strict=True):
         try:
-            if isinstance(voter, ArenaError):
+            if isinstance(voter, ServiceError):
                 raise voter
             if refused:
                 raise refused
@@ -138,7 +124,7 @@ def _cast(session: Session, requests: Sequence[VoteRequest], voters: list[Annota
                 results.append(_replay(earlier[key], voter, r.battle_id, battles, labels))
                 continue
             row = _new_vote(voter, r, battles.get(r.battle_id), claimed, max_comment)
-        except ArenaError as exc:
+        except ServiceError as exc:
             results.append(exc)
             continue
         claimed.add(r.battle_id)
@@ -181,21 +167,20 @@ class _PendingReplay:
 def _new_vote(voter: Annotator, r: VoteRequest, battle: Any, claimed: set[str], max_comment: int) -> dict[str, Any]:
     ballot = r.ballot
     if not 8 <= len(ballot.idempotency_key) <= 128:
-        raise ArenaError(400, "invalid_idempotency_key", "idempotency_key must be 8-128 characters")
-    if ballot.comment is not None and len(ballot.comment) > max_comment:
-        raise ArenaError(400, "comment_too_long", f"comments are limited to {max_comment} characters")
+        raise ServiceError("invalid", "invalid_idempotency_key", "idempotency_key must be 8-128 characters")
+    inputs.text("comment", ballot.comment, max_comment, required=False)
     if battle is None:
-        raise ArenaError(404, "battle_not_found", "no such battle")
+        raise ServiceError("not_found", "battle_not_found", "no such battle")
     if battle.annotator_id != voter.id:
-        raise ArenaError(403, "not_your_battle", "you can only vote on battles you were given")
+        raise ServiceError("forbidden", "not_your_battle", "you can only vote on battles you were given")
     if battle.state == "voted" or battle.id in claimed:
-        raise ArenaError(409, "already_voted", "you already voted on this battle")
+        raise ServiceError("conflict", "already_voted", "you already voted on this battle")
     if battle.state != "ready":
-        raise ArenaError(409, "answers_incomplete", "wait until both answers are complete before voting")
+        raise ServiceError("conflict", "answers_incomplete", "wait until both answers are complete before voting")
     try:
         verdict = resolve(ballot.content, ballot.language, ballot.overall, ballot.both_bad, battle.position == "a")
     except VoteError as exc:
-        raise ArenaError(400, exc.code, str(exc)) from exc
+        raise ServiceError("invalid", exc.code, str(exc)) from exc
     done = (battle.timings or {}).get("answers_done")
     return dict(battle_id=battle.id, annotator_id=voter.id, idempotency_key=ballot.idempotency_key,
                 winner_content=verdict.content, winner_language=verdict.language, winner_overall=verdict.overall,
@@ -208,7 +193,7 @@ def _new_vote(voter: Annotator, r: VoteRequest, battle: Any, claimed: set[str], 
 def _replay(vote: Any, voter: Annotator, battle_id: str, battles: dict[str, Any],
             labels: dict[str, str]) -> dict[str, Any] | _PendingReplay:
     if vote.annotator_id != voter.id or vote.battle_id != battle_id:
-        raise ArenaError(409, "idempotency_key_reused", "this idempotency key was used for another vote")
+        raise ServiceError("conflict", "idempotency_key_reused", "this idempotency key was used for another vote")
     if isinstance(vote, _Pending):
         return _PendingReplay(vote)
     return reveal(battles[vote.battle_id], vote, labels)

@@ -1,13 +1,16 @@
-"""Timing, metrics and the database record of one model call."""
+"""Timing, metrics and the database record of one model call, and the logged ways to make one."""
 
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from app import metrics
 from app.crud import record_generation
+from app.serving import client
+from app.serving.manager import ModelManager, Route
 
 log = logging.getLogger(__name__)
 _pending: set[asyncio.Task[None]] = set()
@@ -59,3 +62,93 @@ async def drain(timeout: float = 10.0) -> None:
     """Wait for database records still being written (called at shutdown)."""
     if _pending:
         await asyncio.wait(set(_pending), timeout=timeout)
+
+
+# ------------------------------------------------------------------ logged calls
+# Every model call our endpoints, the chat and the arena make goes through one of these three, so
+# each is timed, counted and stored the same way: status "ok" when the model finished, "error" (with
+# the message) when it failed, "cancelled" when the caller went away first.
+async def logged_chat(manager: ModelManager, route: Route, messages: list[dict[str, Any]], params: dict[str, Any],
+                      call: CallLog) -> client.Delta:
+    """One non-streamed chat answer."""
+    try:
+        out = await client.complete_chat(manager, route, messages, params)
+    except Exception as exc:
+        error = client.upstream_error(route.spec.name, exc)
+        call.finish("error", error.message)
+        raise error from exc
+    call.token(out.text)
+    call.finish_reason, call.prompt_tokens, call.completion_tokens = out.finish_reason, out.prompt_tokens, out.completion_tokens
+    call.finish()
+    return out
+
+
+async def logged_chat_stream(manager: ModelManager, route: Route, messages: list[dict[str, Any]],
+                             params: dict[str, Any], call: CallLog) -> AsyncIterator[client.Delta]:
+    """A streamed chat answer, delta by delta; model failures are raised as ServiceError."""
+    status, error = "cancelled", None
+    try:
+        async for d in client.stream_chat(manager, route, messages, params):
+            if d.text:
+                call.token(d.text)
+            if d.finish_reason or d.completion_tokens:
+                call.finish_reason = d.finish_reason or call.finish_reason
+                call.prompt_tokens, call.completion_tokens = d.prompt_tokens, d.completion_tokens
+            yield d
+        status = "ok"
+    except Exception as exc:
+        failure = client.upstream_error(route.spec.name, exc)
+        status, error = "error", failure.message
+        raise failure from exc
+    finally:
+        call.finish(status, error)
+
+
+async def logged_proxy(manager: ModelManager, route: Route, kind: str, body: dict[str, Any],
+                       call: CallLog) -> dict[str, Any]:
+    """An OpenAI-compatible request passed through without streaming."""
+    try:
+        data = await client.proxy(manager, route, kind, body)
+    except Exception as exc:
+        error = client.upstream_error(route.spec.name, exc)
+        call.finish("error", error.message)
+        raise error from exc
+    usage = data.get("usage") or {}
+    call.prompt_tokens, call.completion_tokens = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    choices = data.get("choices") or [{}]
+    call.token(choice_text(choices[0]))
+    call.finish_reason = choices[0].get("finish_reason")
+    call.finish()
+    return data
+
+
+async def logged_proxy_stream(manager: ModelManager, route: Route, kind: str, body: dict[str, Any],
+                              call: CallLog) -> AsyncIterator[dict[str, Any]]:
+    """An OpenAI-compatible stream passed through event by event, up to the upstream's [DONE]."""
+    status, error = "cancelled", None
+    try:
+        async for event in client.proxy_stream(manager, route, kind, body):
+            if event is None:
+                break
+            choices = event.get("choices") or []
+            if choices:
+                call.token(choice_text(choices[0]))
+                call.finish_reason = choices[0].get("finish_reason") or call.finish_reason
+            if event.get("usage"):
+                call.prompt_tokens = event["usage"].get("prompt_tokens", 0)
+                call.completion_tokens = event["usage"].get("completion_tokens", 0)
+            yield event
+        status = "ok"
+    except Exception as exc:
+        failure = client.upstream_error(route.spec.name, exc)
+        status, error = "error", failure.message
+        raise failure from exc
+    finally:
+        call.finish(status, error)
+
+
+def choice_text(choice: dict[str, Any]) -> str:
+    if "text" in choice:
+        return choice.get("text") or ""
+    part = choice.get("delta") or choice.get("message") or {}
+    return part.get("content") or ""

@@ -10,6 +10,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import openai
+
+from app.errors import ServiceError
 from app.serving.manager import ModelManager, Route
 
 
@@ -93,3 +96,30 @@ async def proxy_stream(manager: ModelManager, route: Route, kind: str, body: dic
             event = json.loads(payload)
             event["model"] = route.spec.name
             yield event
+
+
+# ------------------------------------------------------------------ errors
+def upstream_error(model: str, exc: Exception) -> ServiceError:
+    """What the model server said (or failed to say), as the refusal our callers see."""
+    if isinstance(exc, ServiceError):
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return ServiceError("unavailable", "model_timeout", f"model {model!r} did not answer in time; try again later")
+    if isinstance(exc, openai.APIConnectionError):
+        return ServiceError("unavailable", "model_unavailable",
+                            f"model {model!r} is not reachable (its server is down or restarting)")
+    if isinstance(exc, openai.APIStatusError):
+        detail = _upstream_message(exc)
+        if 400 <= exc.status_code < 500:
+            return ServiceError("invalid", "upstream_rejected", f"model {model!r} rejected the request: {detail}")
+        return ServiceError("unavailable", "model_unavailable", f"model {model!r} failed ({exc.status_code}): {detail}")
+    return ServiceError("unavailable", "model_unavailable", f"model {model!r} failed: {exc}")
+
+
+def _upstream_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:500]
+    return str(exc.message)[:500]

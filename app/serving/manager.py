@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 from openai import AsyncOpenAI
 
+from app.errors import ServiceError
 from app.serving import vllm_process
 from app.serving.registry import ModelsConfig, ModelSpec, available, resolve_model_path
 from app.settings import Settings
@@ -31,17 +32,17 @@ STARTING, READY, UNHEALTHY, RESTARTING, STOPPED = (
 )
 
 
-class ModelNotFound(LookupError):
+class ModelNotFound(ServiceError):
     def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(f"unknown model {name!r}; available: {', '.join(known) or 'none'}")
+        super().__init__("not_found", "model_not_found",
+                         f"unknown model {name!r}; available: {', '.join(known) or 'none'}")
         self.name = name
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(ServiceError):
     def __init__(self, name: str, state: str, detail: str = "") -> None:
-        super().__init__(
-            f"model {name!r} is not available ({state}){': ' + detail if detail else ''}"
-        )
+        super().__init__("unavailable", "model_unavailable",
+                         f"model {name!r} is not available ({state}){': ' + detail if detail else ''}")
         self.name, self.state = name, state
 
 

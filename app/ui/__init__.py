@@ -2,7 +2,8 @@
 
 Each tab lives in its own module, builds its components from a function and
 returns (component, relabel) pairs; the language selector here relabels them
-all at once. The UI calls the same service functions as the REST API.
+all at once. The UI calls the same service functions as the REST API, with the
+same Runtime.
 """
 
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
+from app.runtime import Runtime
 from app.ui.about import build_about_tab
 from app.ui.arena import build_arena_tab
 from app.ui.chat import build_chat_tab
@@ -37,7 +39,7 @@ def _header(lang: str) -> str:
     return f"# kazarena\n{t('tagline', lang)}"
 
 
-def build_ui(app: FastAPI) -> gr.Blocks:
+def build_ui(runtime: Runtime) -> gr.Blocks:
     lang = DEFAULT_LANG
     relabel: Relabel = []
     with gr.Blocks(title="kazarena", analytics_enabled=False) as blocks:
@@ -49,15 +51,15 @@ def build_ui(app: FastAPI) -> gr.Blocks:
                     (selector, lambda lg: gr.Radio(label=t("ui_language", lg)))]
         with gr.Tabs():
             with gr.Tab(t("tab_arena", lang), id="arena", elem_id="tab-arena") as arena_tab:
-                relabel += build_arena_tab(app, lang)
+                relabel += build_arena_tab(runtime, lang)
             with gr.Tab(t("tab_chat", lang), id="chat", elem_id="tab-chat") as chat_tab:
-                relabel += build_chat_tab(app, lang)
+                relabel += build_chat_tab(runtime, lang)
             with gr.Tab(t("tab_leaderboard", lang), id="leaderboard", elem_id="tab-leaderboard") as board_tab:
-                relabel += build_leaderboard_tab(app, lang)
+                relabel += build_leaderboard_tab(runtime, lang)
             with gr.Tab(t("tab_results", lang), id="results", elem_id="tab-results") as results_tab:
-                relabel += build_results_tab(app, lang, results_tab)
+                relabel += build_results_tab(runtime, lang, results_tab)
             with gr.Tab(t("tab_about", lang), id="about", elem_id="tab-about") as about_tab:
-                relabel += build_about_tab(list(app.state.manager.contestants.values()), lang)
+                relabel += build_about_tab(list(runtime.manager.contestants.values()), lang)
         relabel += [(arena_tab, lambda lg: gr.Tab(label=t("tab_arena", lg))),
                     (chat_tab, lambda lg: gr.Tab(label=t("tab_chat", lg))),
                     (board_tab, lambda lg: gr.Tab(label=t("tab_leaderboard", lg))),
@@ -73,9 +75,9 @@ def build_ui(app: FastAPI) -> gr.Blocks:
     return blocks
 
 
-def mount_ui(app: FastAPI) -> None:
-    """Mount the UI at /ui on `app` (its state must hold manager and settings)."""
-    gr.mount_gradio_app(app, build_ui(app), path=UI_PATH, theme=THEME, css=CSS,
+def mount_ui(app: FastAPI, runtime: Runtime) -> None:
+    """Mount the UI at /ui on `app`."""
+    gr.mount_gradio_app(app, build_ui(runtime), path=UI_PATH, theme=THEME, css=CSS,
                         footer_links=["gradio"], run_history=False, show_error=False)
 
 

@@ -5,21 +5,19 @@ browser's localStorage (`gr.BrowserState`) lets a page reload restore the login
 while the server-side session lives: on page load `restore` checks the stored
 token with the service and shows the logged-in view, or forgets a token that
 expired, was logged out or belongs to a banned annotator. Every handler that
-acts for the annotator checks the token again (`annotator_for_token`), so an
-expired or banned session is asked to log in.
+acts for the annotator hands the token to the service, which admits it
+(app/services/admission.py), so an expired or banned session is asked to log in.
 """
 
 import asyncio
-import html
-import re
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI
 
-from app.services import accounts, consent
-from app.settings import Settings
-from app.ui.i18n import STRINGS, normalize_lang, t
+from app.errors import ServiceError
+from app.runtime import Runtime
+from app.services import accounts, admission, consent
+from app.ui.i18n import normalize_lang, plain_markdown, refusal, t
 from db.models import Annotator
 from db.session import session_scope
 
@@ -30,23 +28,6 @@ Out = dict[Any, Any]
 # keeps logins across restarts of the app and across its processes.
 STORAGE_KEY = "kazarena-login"
 STORAGE_SECRET = "kazarena-login-v1"
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-
-
-def plain_markdown(text: str) -> str:
-    """Text shown exactly as typed inside Markdown: HTML is escaped (shown, never run), Markdown too."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def refusal(code: str, message: str, lg: str, settings: Settings) -> str:
-    """A service's refusal (AccountError / ArenaError code) in the UI language; its own text if unknown."""
-    key = f"err_{code}"
-    if key not in STRINGS:
-        return message
-    limit = {"prompt_too_long": settings.max_prompt_chars, "invalid_prompt": settings.max_prompt_chars,
-             "too_many_turns": settings.arena_max_turns, "comment_too_long": settings.max_comment_chars}.get(code, "")
-    reason = message.split(": ", 1)[1] if ": " in message else message  # "this account is suspended: <reason>"
-    return t(key, lg, limit=limit, reason=plain_markdown(reason))
 
 
 def new_state() -> dict[str, Any]:
@@ -68,8 +49,8 @@ class AccountPanel:
     play_box: Any = None  # set by the Arena tab before wiring
     admin_box: Any = None
 
-    def __init__(self, app: FastAPI, lang: str) -> None:
-        self.settings: Settings = app.state.settings
+    def __init__(self, runtime: Runtime, lang: str) -> None:
+        self.runtime, self.settings = runtime, runtime.settings
         self.state = gr.State(new_state())
         # Gradio writes a BrowserState only when the value is truthy, so a logout stores {"token": None}, never None.
         self.stored = gr.BrowserState({"token": None}, storage_key=STORAGE_KEY, secret=STORAGE_SECRET)
@@ -111,8 +92,10 @@ class AccountPanel:
         if not state.get("token"):
             return None
         with session_scope(self.settings.database_url) as s:
-            who = accounts.annotator_for_token(session=s, token=state["token"])
-        return None if who is None or who.banned else who
+            try:
+                return admission.annotator(s, admission.Caller(state["token"]))
+            except ServiceError:
+                return None
 
     def session_outputs(self) -> list[Any]:
         return [self.login_box, self.user_box, self.user_md, self.play_box, self.admin_box, self.password, self.stored]
@@ -144,8 +127,8 @@ class AccountPanel:
                                     consent_version=accounts.CONSENT_VERSION)
         try:
             await asyncio.to_thread(self._register, reg)
-        except accounts.AccountError as exc:
-            return {self.notice: refusal(exc.code, str(exc), lg, self.settings)}
+        except ServiceError as exc:
+            return {self.notice: refusal(exc, lg, self.runtime.limits)}
         return {self.notice: t("registered", lg, name=plain_markdown(reg.username)), self.username: reg.username,
                 self.reg_password: "", self.password: ""}
 
@@ -159,8 +142,8 @@ class AccountPanel:
         lg = normalize_lang(lg)
         try:
             state = await asyncio.to_thread(self._login, (username or "").strip(), password or "")
-        except accounts.AccountError as exc:
-            return {self.notice: refusal(exc.code, str(exc), lg, self.settings), self.password: ""}
+        except ServiceError as exc:
+            return {self.notice: refusal(exc, lg, self.runtime.limits), self.password: ""}
         return {**self.show(state, lg), self.notice: ""}
 
     async def restore(self, stored: Any, lg: str) -> Out:

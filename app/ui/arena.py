@@ -1,8 +1,8 @@
 """Arena tab: compare two anonymous answers, streamed side by side, and vote on them.
 
 Model A is always the left answer and Model B the right one. The handlers call
-the same services as /api/arena (open_battle, run_turn, add_turn, cast_vote)
-and the same rate limiters. Per-user state (session token, current battle,
+the same services as /api/arena (open_battle, run_turn, add_turn, the vote writer),
+handing them the annotator's token; the services admit it. Per-user state (session token, current battle,
 the ballot's idempotency key) lives in a `gr.State`, the login's token also in the
 browser (a reload restores it); logging in and registering are in app/ui/accounts.py,
 moderation in app/ui/admin.py.
@@ -10,21 +10,20 @@ moderation in app/ui/admin.py.
 
 import asyncio
 import logging
-import math
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI
 
-from app.services import arena, votes
-from app.services.arena import ArenaError
-from app.ui.accounts import AccountPanel, plain_markdown, refusal
+from app.errors import ServiceError
+from app.runtime import Runtime
+from app.services import battles, votes
+from app.services.admission import Caller
+from app.ui.accounts import AccountPanel
 from app.ui.admin import AdminPanel
-from app.ui.i18n import normalize_lang, t
+from app.ui.i18n import normalize_lang, plain_markdown, refusal, t
 from db.models import Battle
-from db.session import session_scope
 
 log = logging.getLogger(__name__)
 ARENA_CONCURRENCY = 64  # battle streams at once per app; the model servers batch them
@@ -41,18 +40,19 @@ def needs_overall(content: str | None, language: str | None) -> bool:
     return bool(content and language) and content != language and "tie" not in (content, language)
 
 
-def _ip(request: gr.Request | None) -> str:
+def caller(state: dict[str, Any], request: gr.Request | None) -> Caller:
+    """The credentials behind a Gradio event: the session token in the state and the browser's IP."""
     client = getattr(request, "client", None)
-    return getattr(client, "host", None) or "unknown"
+    return Caller(state.get("token"), getattr(client, "host", None) or "unknown")
 
 
 class ArenaTab:
     """Builds the tab's components in the current Blocks context and wires its events."""
 
-    def __init__(self, app: FastAPI, lang: str) -> None:
-        self.app, self.arena, self.settings = app, app.state.arena, app.state.settings
+    def __init__(self, runtime: Runtime, lang: str) -> None:
+        self.runtime, self.settings = runtime, runtime.settings
         self.intro = gr.Markdown(t("arena_intro", lang), elem_id="arena-intro")
-        self.account = AccountPanel(app, lang)
+        self.account = AccountPanel(runtime, lang)
         self.state, self.ui_lang = self.account.state, self.account.ui_lang
         with gr.Column(visible=False, elem_id="arena-play") as self.play_box:
             with gr.Row():
@@ -83,7 +83,7 @@ class ArenaTab:
                                           elem_id="vote-submit")
             self.reveal = gr.Markdown("", visible=False, elem_id="arena-reveal")
             self.new_round_btn = gr.Button(t("new_round_btn", lang), visible=False, elem_id="arena-new-round")
-        self.admin = AdminPanel(app, lang, self.state, self.ui_lang)
+        self.admin = AdminPanel(runtime, lang, self.state, self.ui_lang)
         self.account.play_box, self.account.admin_box = self.play_box, self.admin.box
         self._wire()
 
@@ -92,32 +92,21 @@ class ArenaTab:
         return [(t("mode_prompt", lg), "prompt"), (t("mode_continuation", lg), "continuation")]
 
     # ------------------------------------------------------------ a round
-    def _refused(self, exc: ArenaError, lg: str) -> str:
-        return refusal(exc.code, exc.message, lg, self.settings)
-
-    async def _admit(self, state: dict[str, Any], lg: str, request: gr.Request | None) -> tuple[Any, Out | None]:
-        """The logged-in annotator, or what to show instead (session expired, rate limited)."""
-        who = await asyncio.to_thread(self.account.whoami, state)
-        if who is None:
-            return None, self.account.expired(lg)
-        wait = self.app.state.battle_limiter.check(f"a:{who.id}", f"ip:{_ip(request)}")
-        if wait:
-            return None, {self.account.notice: t("rate_limited", lg, seconds=math.ceil(wait))}
-        return who, None
+    def _refused(self, exc: ServiceError, lg: str) -> Out:
+        """What a refusal looks like: an expired or banned session is asked to log in again."""
+        if exc.code in ("login_required", "banned"):
+            return self.account.expired(lg)
+        return {self.account.notice: refusal(exc, lg, self.runtime.limits, self.settings.arena_max_turns)}
 
     async def start(self, mode: str, prompt: str, state: dict[str, Any], lg: str,
                     request: gr.Request | None = None) -> AsyncIterator[Out]:
         """Open a battle and stream both answers; the vote opens only when both are complete."""
         lg = normalize_lang(lg)
-        who, refusal = await self._admit(state, lg, request)
-        if refusal is not None:
-            yield refusal
-            return
         try:
-            battle = await asyncio.to_thread(arena.open_battle, self.arena, annotator_id=who.id, mode=mode,
+            battle = await asyncio.to_thread(battles.open_battle, self.runtime, caller(state, request), mode=mode,
                                              prompt=prompt if mode == "prompt" else None)
-        except ArenaError as exc:
-            yield {self.account.notice: self._refused(exc, lg)}
+        except ServiceError as exc:
+            yield self._refused(exc, lg)
             return
         state = {**state, "battle": {"id": battle.id, "mode": mode, "state": "open"}, "key": uuid.uuid4().hex}
         yield {**self._reset_vote(), self.prompt: ""}
@@ -128,26 +117,15 @@ class ArenaTab:
                         request: gr.Request | None = None) -> AsyncIterator[Out]:
         """Another user turn in the same battle, before the vote (prompt mode only)."""
         lg = normalize_lang(lg)
-        who, refusal = await self._admit(state, lg, request)
-        if refusal is not None:
-            yield refusal
-            return
         try:
-            battle = await asyncio.to_thread(self._add_turn, who.id, (state.get("battle") or {}).get("id"), prompt)
-        except ArenaError as exc:
-            yield {self.account.notice: self._refused(exc, lg)}
+            battle = await asyncio.to_thread(battles.add_turn, self.runtime, caller(state, request),
+                                             battle_id=(state.get("battle") or {}).get("id"), prompt=prompt)
+        except ServiceError as exc:
+            yield self._refused(exc, lg)
             return
         yield {self.more: ""}
         async for out in self._stream(battle, state, list(left or []), list(right or []), lg):
             yield out
-
-    def _add_turn(self, annotator_id: int, battle_id: str | None, prompt: str) -> Battle:
-        with session_scope(self.settings.database_url) as s:
-            battle = s.get(Battle, battle_id) if battle_id else None
-            if battle is None or battle.annotator_id != annotator_id:
-                raise ArenaError(404, "battle_not_found", "no such battle among yours")
-            s.expunge(battle)
-        return arena.add_turn(self.arena, battle=battle, prompt=prompt or "")
 
     async def _stream(self, battle: Battle, state: dict[str, Any], left: list[Any], right: list[Any],
                       lg: str) -> AsyncIterator[Out]:
@@ -160,7 +138,7 @@ class ArenaTab:
                self.start_btn: gr.update(interactive=False), self.status: t("answers_streaming", lg),
                self.account.notice: ""}
         final = "error"
-        async for event in arena.run_turn(self.arena, battle):
+        async for event in battles.run_turn(self.runtime, battle):
             if "state" in event:
                 final = event["state"]
                 continue
@@ -201,14 +179,10 @@ class ArenaTab:
         ballot = votes.Ballot(content, language, overall if needs_overall(content, language) else None,
                               bool(both_bad), comment or None, state["key"])
         try:  # the same writer, checks and rate limit as POST /api/arena/battles/{id}/vote
-            reveal = await self.app.state.vote_writer.submit(
-                votes.VoteRequest(battle["id"], ballot, token=state["token"], ip=_ip(request)))
-        except ArenaError as exc:
-            if exc.code in ("login_required", "banned"):
-                return self.account.expired(lg)
-            if exc.code == "rate_limited":
-                return {self.account.notice: t("rate_limited", lg, seconds=math.ceil(exc.retry_after or 1))}
-            return {self.account.notice: self._refused(exc, lg)}
+            who = caller(state, request)
+            reveal = await self.runtime.vote_writer.submit(votes.VoteRequest(battle["id"], ballot, who.token, who.ip))
+        except ServiceError as exc:
+            return self._refused(exc, lg)
         text = t("reveal", lg, left=plain_markdown(f"{reveal['left']['label']} ({reveal['left']['model']})"),
                  right=plain_markdown(f"{reveal['right']['label']} ({reveal['right']['model']})"))
         if (comment or "").strip():
@@ -301,6 +275,6 @@ class ArenaTab:
         return [*self.account.relabel(), *pairs, *self.admin.relabel()]
 
 
-def build_arena_tab(app: FastAPI, lang: str) -> list[tuple[Any, Any]]:
+def build_arena_tab(runtime: Runtime, lang: str) -> list[tuple[Any, Any]]:
     """Render the tab inside the current gr.Tab; return (component, relabel(lang)) pairs."""
-    return ArenaTab(app, lang).relabel()
+    return ArenaTab(runtime, lang).relabel()

@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI
 
+from app.errors import ServiceError
+from app.runtime import Runtime
 from app.services import chat
-from app.serving.manager import ModelNotFound, ModelUnavailable
-from app.ui.i18n import EXAMPLE_QUESTIONS, normalize_lang, t
+from app.ui.i18n import EXAMPLE_QUESTIONS, normalize_lang, refusal, t
+from db.session import session_scope
 
 log = logging.getLogger(__name__)
 CHAT_CONCURRENCY = 64  # streams at once per app; the model servers batch them
@@ -58,20 +59,11 @@ def _answer_content(text: str, answer: chat.Answer, lang: str) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _input_error_text(exc: chat.ChatInputError, lang: str, limit: int, message: str) -> str:
-    if exc.code == "message_too_long":
-        return t("error_message_too_long", lang, n=len(message.strip()), limit=limit)
-    if exc.code == "empty_message":
-        return t("error_empty_message", lang)
-    return exc.message
-
-
 class ChatHandlers:
     """The Chat tab's event handlers; per-user state comes in and goes out through gr.State."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.manager, self.settings = app.state.manager, app.state.settings
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime, self.settings = runtime, runtime.settings
 
     async def respond(self, message: str, history: History | None, state: dict[str, Any],
                       model_name: str | None, ground: bool, lg: str) -> AsyncIterator[Outputs]:
@@ -82,16 +74,12 @@ class ChatHandlers:
             yield history, state, message, t("error_no_model", lg)
             return
         try:
-            turn = await chat.open_turn(manager=self.manager, settings=self.settings,
-                                        grounder=self.app.state.grounder,
-                                        conversation_id=state["conversation_id"], model=model_name,
+            turn = await chat.open_turn(self.runtime, conversation_id=state["conversation_id"], model=model_name,
                                         message=message, grounding=ground)
-        except chat.ChatInputError as exc:
-            yield history, state, message, _input_error_text(exc, lg, self.settings.max_prompt_chars, message or "")
-            return
-        except (ModelNotFound, ModelUnavailable) as exc:
-            log.warning("chat: %s", exc)
-            yield history, state, message, t("error_model_down", lg)
+        except ServiceError as exc:
+            if exc.kind == "unavailable" or exc.code == "model_not_found":
+                log.warning("chat: %s", exc)
+            yield history, state, message, refusal(exc, lg, self.runtime.limits)
             return
         state = {**state, "conversation_id": turn.conversation_id,
                  "message_ids": [*state["message_ids"], turn.user_message_id, None]}
@@ -99,7 +87,7 @@ class ChatHandlers:
         yield history, state, "", ""
         text = ""
         try:
-            async for item in chat.stream_answer(manager=self.manager, settings=self.settings, turn=turn):
+            async for item in chat.stream_answer(self.runtime, turn):
                 if isinstance(item, str):
                     text += item
                     history[-1] = {"role": "assistant", "content": text}
@@ -126,10 +114,8 @@ class ChatHandlers:
             return state, t("cannot_rate", lg)
         rating = "up" if like.liked else "down"
         try:
-            await asyncio.to_thread(chat.rate_answer, database_url=self.settings.database_url,
-                                    conversation_id=state["conversation_id"], message_id=message_id,
-                                    rating=rating)
-        except (chat.ChatInputError, chat.ChatNotFound):
+            await asyncio.to_thread(self._rate, state["conversation_id"], message_id, rating, None)
+        except ServiceError:
             return state, t("cannot_rate", lg)
         return {**state, "rated": [message_id, rating]}, t("thanks_up" if rating == "up" else "thanks_down", lg)
 
@@ -140,14 +126,15 @@ class ChatHandlers:
             return text, t("rate_first", lg)
         message_id, rating = state["rated"]
         try:
-            await asyncio.to_thread(chat.rate_answer, database_url=self.settings.database_url,
-                                    conversation_id=state["conversation_id"], message_id=message_id,
-                                    rating=rating, reason=text)
-        except chat.ChatInputError as exc:
-            return text, exc.message
-        except chat.ChatNotFound:
-            return text, t("cannot_rate", lg)
+            await asyncio.to_thread(self._rate, state["conversation_id"], message_id, rating, text)
+        except ServiceError as exc:
+            return text, t("cannot_rate", lg) if exc.kind == "not_found" else refusal(exc, lg, self.runtime.limits)
         return "", t("thanks_reason", lg)
+
+    def _rate(self, conversation_id: str, message_id: int, rating: chat.Rating, reason: str | None) -> None:
+        with session_scope(self.settings.database_url) as s:
+            chat.rate_answer(session=s, conversation_id=conversation_id, message_id=message_id, rating=rating,
+                             reason=reason, max_reason=self.runtime.limits.reason_chars)
 
     @staticmethod
     def clear() -> tuple[History, dict[str, Any], str, str]:
@@ -155,10 +142,10 @@ class ChatHandlers:
         return [], new_session(), "", ""
 
 
-def build_chat_tab(app: FastAPI, lang: str) -> list[tuple[Any, Any]]:
+def build_chat_tab(runtime: Runtime, lang: str) -> list[tuple[Any, Any]]:
     """Render the tab inside the current gr.Tab; return (component, relabel(lang)) pairs."""
-    handlers = ChatHandlers(app)
-    choices = [(spec.label(), name) for name, spec in app.state.manager.contestants.items()]
+    handlers = ChatHandlers(runtime)
+    choices = [(spec.label(), name) for name, spec in runtime.manager.contestants.items()]
 
     egov_note = gr.Markdown(t("egov_note", lang), elem_id="egov-note")
     with gr.Row():

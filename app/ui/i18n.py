@@ -4,8 +4,13 @@
 so a key added in Kazakh only still shows something sensible.
 """
 
+import html
+import math
+import re
 from typing import Literal
 
+from app.errors import ServiceError
+from app.services.inputs import InputLimits
 from app.ui.i18n_arena import ARENA_STRINGS
 from app.ui.i18n_results import RESULTS_STRINGS
 
@@ -175,3 +180,33 @@ def t(key: str, lang: str, **values: object) -> str:
 
 def normalize_lang(lang: str | None) -> Lang:
     return lang if lang in LANGS else DEFAULT_LANG  # type: ignore[return-value]
+
+
+# Refusals whose text lives under another key than err_<code>.
+_REFUSAL_KEYS = {"message_too_long": "error_message_too_long", "empty_message": "error_empty_message",
+                 "login_required": "session_expired", "admin_only": "admin_only", "rate_limited": "rate_limited",
+                 "model_unavailable": "error_model_down", "model_not_found": "error_model_down",
+                 "model_timeout": "error_model_down"}
+_COUNT = re.compile(r"has (\d+) characters")
+
+
+def refusal(exc: ServiceError, lang: str, limits: InputLimits, max_turns: int = 0) -> str:
+    """A service's refusal in the annotator's or citizen's language; its own English text when untranslated."""
+    key = _REFUSAL_KEYS.get(exc.code, f"err_{exc.code}")
+    if key not in STRINGS:
+        return exc.message
+    limit = {"prompt_too_long": limits.prompt_chars, "message_too_long": limits.prompt_chars,
+             "comment_too_long": limits.comment_chars, "reason_too_long": limits.reason_chars,
+             "too_many_turns": max_turns}.get(exc.code, "")
+    count = _COUNT.search(exc.message)
+    reason = exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message  # "suspended: <reason>"
+    return t(key, lang, limit=limit, n=count.group(1) if count else "", reason=plain_markdown(reason),
+             seconds=math.ceil(exc.retry_after or 1))
+
+
+def plain_markdown(text: str) -> str:
+    """Text shown exactly as typed inside Markdown: HTML is escaped (shown, never run), Markdown too."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")

@@ -20,20 +20,18 @@ from typing import Any
 
 import gradio as gr
 import pandas as pd
-from fastapi import FastAPI
 from PIL import Image
-from sqlalchemy import func, select
 
-from app.services import flag_reviews
+from app.runtime import Runtime, model_labels
+from app.services import leaderboard as boards
+from app.services.leaderboard import ROUNDS, SEED
 from app.ui.i18n import normalize_lang, t
-from arena.battles import DIMENSIONS, NoBattlesError, prepare_battles, topics
-from arena.ratings.leaderboard import Leaderboard, build_leaderboard, data_hash
+from arena.battle_table import DIMENSIONS
+from arena.ratings.leaderboard import Leaderboard, data_hash
 from arena.ratings.plot import plot_leaderboard
-from arena.records import voted_battle_rows
-from db.models import JudgeVerdict
 from db.session import session_scope
 
-ROUNDS, SEED = 1000, 0  # bootstrap rounds for the intervals; fixed seed: the same data gives the same table
+__all__ = ["ROUNDS", "SEED", "LeaderboardTab", "build_leaderboard_tab"]
 CACHE_SIZE = 32
 COLUMNS = ("lb_col_rank", "lb_col_model", "lb_col_rating", "lb_col_ci", "lb_col_votes", "lb_col_wlt")
 Outputs = tuple[Any, Any, Any, Any, Any]
@@ -95,31 +93,6 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
-def judge_report(url: str) -> dict[str, Any] | None:
-    """The CLI's judge-vs-people report for the judge with the newest verdicts; None when there are none.
-
-    The same store queries and report builder as `kazarena agreement` without label files.
-    """
-    from app.cli.agreement import _judge_description
-    from eval.judge.agreement import judge_human_report
-    from eval.judge.store import battles_by_id, judge_models, verdict_rows
-
-    with session_scope(url) as s:
-        models = judge_models(s)
-        if not models:
-            return None
-        newest = s.scalars(select(JudgeVerdict.judge_model).group_by(JudgeVerdict.judge_model)
-                           .order_by(func.max(JudgeVerdict.id).desc())).first()
-        judge_model = newest or models[0]
-        verdicts = verdict_rows(s, judge_model)
-        votes = list(voted_battle_rows(session=s))
-        battles = battles_by_id(s, {str(v["battle_id"]) for v in verdicts})
-    report = judge_human_report(votes, verdicts, battles, judge=_judge_description(judge_model),
-                                dimensions=["content", "language"], rounds=ROUNDS, seed=SEED)
-    report["judge_model"], report["other_judges"] = judge_model, [m for m in models if m != judge_model]
-    return report
-
-
 def judge_markdown(report: dict[str, Any] | None, lg: str) -> str:
     """Kappa with CI and raw agreement, the confusion matrix and the bias table, per dimension."""
     parts = [f"### {t('lb_judge_heading', lg)}"]
@@ -178,7 +151,7 @@ class LeaderboardCache:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        board = build_leaderboard(table, rounds=ROUNDS, seed=SEED)
+        board = boards.fit(table)
         value = (board, chart(board))
         with self.lock:
             self.fits += 1
@@ -189,8 +162,8 @@ class LeaderboardCache:
 
 
 class LeaderboardTab:
-    def __init__(self, app: FastAPI, lang: str) -> None:
-        self.app, self.url = app, app.state.settings.database_url
+    def __init__(self, runtime: Runtime, lang: str) -> None:
+        self.runtime, self.url = runtime, runtime.database_url
         self.cache = LeaderboardCache()
         self.intro = gr.Markdown(t("lb_intro", lang), elem_id="lb-intro")
         with gr.Row(equal_height=True):
@@ -224,34 +197,23 @@ class LeaderboardTab:
     def _dimensions(lg: str) -> list[tuple[str, str]]:
         return [(t(f"dim_{d}", lg), d) for d in DIMENSIONS]
 
-    def _labels(self) -> dict[str, str]:
-        manager = self.app.state.manager
-        labels = {m.name: m.label() for m in manager.config.models}
-        return labels | {spec.name: spec.label() for spec in manager.contestants.values()}
-
     def refresh(self, dimension: str, topic: str | None, exclude_flagged: bool, lg: str) -> Outputs:
         """Read the votes, fit (or take from the cache) and render: summary, table, two-model text, chart, topics."""
         lg = normalize_lang(lg)
-        excluded: frozenset[str] = frozenset()
         with session_scope(self.url) as s:
-            rows = list(voted_battle_rows(session=s))
-            if exclude_flagged and rows:
-                excluded = flag_reviews.flagged_to_exclude(session=s)
-        topic_choices = [(t("lb_all_topics", lg), ""), *[(x, x) for x in (topics(rows) if rows else [])]]
+            chosen = boards.select_battles(session=s, dimension=dimension or "overall", topic=topic or None,
+                                           exclude_flagged=exclude_flagged)
+        topic_choices = [(t("lb_all_topics", lg), ""), *[(x, x) for x in chosen.topics]]
         topic = topic if topic in {v for _, v in topic_choices} else ""
         topic_update = gr.update(choices=topic_choices, value=topic)
         hidden = gr.update(visible=False)
-        if not rows:
-            return t("lb_no_votes", lg), hidden, "", hidden, topic_update
-        try:
-            table = prepare_battles(rows, dimension=dimension or "overall", topic=topic or None,
-                                    exclude_annotators=excluded, exclude_flagged=exclude_flagged, drop_invalid=True)
-        except NoBattlesError:
-            return t("lb_no_selection", lg), hidden, "", hidden, topic_update
+        if chosen.table is None:
+            return t(f"lb_{chosen.empty_reason}", lg), hidden, "", hidden, topic_update
+        table = chosen.table
         board, image = self.cache.get((data_hash(table), table.dimension, table.topic), table)
-        return (summary_markdown(board, len(excluded), lg),
-                gr.update(value=board_frame(board, self._labels(), lg), headers=[t(c, lg) for c in COLUMNS],
-                          visible=True),
+        return (summary_markdown(board, len(chosen.excluded), lg),
+                gr.update(value=board_frame(board, model_labels(self.runtime.manager), lg),
+                          headers=[t(c, lg) for c in COLUMNS], visible=True),
                 two_models_markdown(board, lg), gr.update(value=image, visible=True), topic_update)
 
     def redraw(self, shown: bool, dimension: str, topic: str | None, exclude_flagged: bool, lg: str) -> Outputs:
@@ -261,7 +223,9 @@ class LeaderboardTab:
 
     def judge_section(self, lg: str) -> str:
         """The Judge section: the judge's agreement with people, or a message when it has not judged yet."""
-        return judge_markdown(judge_report(self.url), normalize_lang(lg))
+        with session_scope(self.url) as s:
+            report = boards.judge_report(session=s, describe=self.runtime.describe_judge)
+        return judge_markdown(report, normalize_lang(lg))
 
     def redraw_judge(self, shown: bool, lg: str) -> Any:
         return self.judge_section(lg) if shown else gr.update()
@@ -279,6 +243,6 @@ class LeaderboardTab:
         ]
 
 
-def build_leaderboard_tab(app: FastAPI, lang: str) -> list[tuple[Any, Any]]:
+def build_leaderboard_tab(runtime: Runtime, lang: str) -> list[tuple[Any, Any]]:
     """Render the tab inside the current gr.Tab; return (component, relabel(lang)) pairs."""
-    return LeaderboardTab(app, lang).relabel()
+    return LeaderboardTab(runtime, lang).relabel()

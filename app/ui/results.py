@@ -12,9 +12,9 @@ from typing import Any
 
 import gradio as gr
 import pandas as pd
-from fastapi import FastAPI
 from matplotlib.figure import Figure
 
+from app.runtime import Runtime
 from app.ui.i18n import normalize_lang, t
 from db.session import session_scope
 from eval.report import (
@@ -118,8 +118,8 @@ def results_view(url: str, run_id: str | None, task: str | None, lg: str) -> Res
 
 
 class ResultsTab:
-    def __init__(self, app: FastAPI, lang: str, tab: gr.Tab) -> None:
-        self.url = app.state.settings.database_url
+    def __init__(self, runtime: Runtime, lang: str, tab: gr.Tab) -> None:
+        self.url = runtime.database_url
         self.intro = gr.Markdown(t("res_intro", lang), elem_id="res-intro")
         with gr.Row(equal_height=True):  # a run's description is long: the list gets the whole width
             self.run = gr.Dropdown([], value=None, label=t("res_run", lang), elem_id="res-run", scale=1)
@@ -165,6 +165,6 @@ class ResultsTab:
         ]
 
 
-def build_results_tab(app: FastAPI, lang: str, tab: gr.Tab) -> list[tuple[Any, Any]]:
+def build_results_tab(runtime: Runtime, lang: str, tab: gr.Tab) -> list[tuple[Any, Any]]:
     """Render the tab inside `tab` (the current gr.Tab); return (component, relabel(lang)) pairs."""
-    return ResultsTab(app, lang, tab).relabel()
+    return ResultsTab(runtime, lang, tab).relabel()

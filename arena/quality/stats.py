@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from arena.battles import TIE
+from arena.battle_table import TIE
 from arena.quality.votes import VoteTable, winner_names
 
 __all__ = ["AnnotatorStats", "annotator_stats"]

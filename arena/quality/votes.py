@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from arena.battles import (
+from arena.battle_table import (
     A_WINS,
     B_WINS,
     TIE,

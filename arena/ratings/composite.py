@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena.battles import BattleTable
+from arena.battle_table import BattleTable
 from arena.ratings.bradley_terry import DEFAULT_ALPHA, BradleyTerryFit, fit_bradley_terry
 from arena.ratings.pairs import PairCounts
 

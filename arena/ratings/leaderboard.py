@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from arena.battles import (
+from arena.battle_table import (
     A_WINS,
     B_WINS,
     DIMENSIONS,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena.battles import A_WINS, B_WINS, BattleTable
+from arena.battle_table import A_WINS, B_WINS, BattleTable
 from arena.ratings.bootstrap import BootstrapSamples, bootstrap_counts
 from arena.ratings.bradley_terry import DEFAULT_ALPHA, Anchor, to_ratings
 from arena.ratings.sandwich import pair_information, sandwich_covariance

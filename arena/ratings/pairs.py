@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from arena.battles import A_WINS, B_WINS, TIE, BattleTable
+from arena.battle_table import A_WINS, B_WINS, TIE, BattleTable
 
 __all__ = ["PairCounts"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from arena.battles import A_WINS, B_WINS, TIE
+from arena.battle_table import A_WINS, B_WINS, TIE
 
 __all__ = ["SimulatedBattles", "simulate_battles"]
 

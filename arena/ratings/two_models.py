@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from arena.battles import A_WINS, B_WINS, TIE, BattleTable
+from arena.battle_table import A_WINS, B_WINS, TIE, BattleTable
 from arena.ratings.bradley_terry import SCALE
 
 __all__ = ["TwoModelStats", "WinRate", "two_model_stats", "wilson_interval"]

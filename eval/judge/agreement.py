@@ -32,7 +32,7 @@ from arena.agreement import (
     rank_agreement,
     self_preference,
 )
-from arena.battles import prepare_battles
+from arena.battle_table import prepare_battles
 from arena.ratings.bradley_terry import fit_bradley_terry
 from arena.ratings.composite import fit_composite
 from arena.ratings.pairs import PairCounts

@@ -5,8 +5,8 @@ The `vllm`-marked tests run against the real packaged model (answers capped at
 down, and a tiny responder breaks its stream after two tokens.
 """
 
+import dataclasses
 import json
-import time
 
 import httpx
 import pytest
@@ -25,6 +25,7 @@ from eval.langid import LANGUAGES, detect_language
 from tests.conftest import TEST_MODEL, make_settings
 from tests.utils.chat import BrokenStreamServer, GovsetGrounder, extra_contestants
 from tests.utils.servers import AppServer
+from tests.utils.wait import wait_until
 
 QUESTION = "Жеке куәлікті қалай алуға болады?"
 SMALL = {"temperature": 0.0, "max_tokens": 12}
@@ -49,8 +50,7 @@ def live(vllm, tmp_path_factory):
              {"name": "chat-rag", "server": TEST_MODEL, "pipeline": "rag", "sampling": SMALL}]
     with extra_contestants(vllm.manager, specs):
         db = f"sqlite:///{tmp_path_factory.mktemp('chat') / 'kazarena.db'}"
-        app = create_app(make_settings(db), manager=vllm.manager)
-        app.state.grounder = GovsetGrounder()
+        app = create_app(make_settings(db), manager=vllm.manager, grounder=GovsetGrounder())
         with AppServer(app) as server:
             server.db, server.app = db, app
             yield server
@@ -61,6 +61,17 @@ def _ask(live, **body) -> tuple[httpx.Response, list[dict]]:
         assert resp.status_code == 200, resp.read()
         assert resp.headers["content-type"].startswith("text/event-stream")
         return resp, _events(resp)
+
+
+def _chat_call(live, user_message: str) -> Generation:
+    """The newest record of a chat model call, once the one that asked `user_message` is written
+    (the model call is recorded off the request path)."""
+    def newest() -> Generation | None:
+        with session_scope(live.db) as s:
+            call = s.scalars(select(Generation).where(Generation.endpoint == "chat")
+                             .order_by(Generation.created_at.desc())).first()
+        return call if call is not None and call.messages[-1] == {"role": "user", "content": user_message} else None
+    return wait_until(newest, message=f"the chat call record for {user_message!r}")
 
 
 @pytest.mark.vllm
@@ -95,10 +106,7 @@ def test_second_turn_sends_the_history_and_is_stored_as_turn_two(live):
     assert [(m["turn"], m["role"]) for m in history["data"]] == [(1, "user"), (1, "assistant"),
                                                                  (2, "user"), (2, "assistant")]
     assert history["data"][3]["content"] == second[-1]["text"]
-    time.sleep(0.3)  # the model call is recorded off the request path
-    with session_scope(live.db) as s:
-        call = s.scalars(select(Generation).where(Generation.endpoint == "chat")
-                         .order_by(Generation.created_at.desc())).first()
+    call = _chat_call(live, follow_up)
     assert call.messages == [{"role": "user", "content": QUESTION},
                              {"role": "assistant", "content": first[-1]["text"]},
                              {"role": "user", "content": follow_up}]
@@ -116,10 +124,7 @@ def test_grounded_answer_lists_numbered_sources_and_stores_them(live):
     assert [s["number"] for s in final["sources"]] == list(range(1, len(final["sources"]) + 1))
     answer = _messages(live.db, final["conversation_id"])[-1]
     assert answer.sources == final["sources"]
-    time.sleep(0.3)
-    with session_scope(live.db) as s:
-        call = s.scalars(select(Generation).where(Generation.endpoint == "chat")
-                         .order_by(Generation.created_at.desc())).first()
+    call = _chat_call(live, question)
     assert call.messages[0]["role"] == "system"
     assert "Жасына байланысты зейнетақы тағайындау" in call.messages[0]["content"]
     assert call.messages[-1] == {"role": "user", "content": question}
@@ -127,11 +132,12 @@ def test_grounded_answer_lists_numbered_sources_and_stores_them(live):
 
 @pytest.mark.vllm
 def test_rag_contestant_without_an_index_says_so_and_still_answers(live):
-    grounder, live.app.state.grounder = live.app.state.grounder, None
+    runtime = live.app.state.runtime
+    live.app.state.runtime = dataclasses.replace(runtime, grounder=None)
     try:
         _, events = _ask(live, model="chat-rag", message=QUESTION)
     finally:
-        live.app.state.grounder = grounder
+        live.app.state.runtime = runtime
     final = events[-1]
     assert final["grounding_unavailable"] is True and final["sources"] == [] and final["text"]
 
@@ -220,7 +226,7 @@ def _seed_conversation(db: str) -> tuple[str, int, int]:
     ({"rating": "meh"}, 400, "invalid_request", "rating"),
     ({"rating": None}, 400, "invalid_request", "rating"),
     ({"message_id": 0}, 400, "invalid_request", "message_id"),
-    ({"reason": "ә" * 1001}, 400, "invalid_request", "reason"),
+    ({"reason": "ә" * 1001}, 400, "reason_too_long", "reason"),  # one code per limit (issue 13)
     ({"conversation_id": "x"}, 400, "invalid_request", "conversation_id"),
     ({"conversation_id": "someone-elses-conversation"}, 404, "not_found", "no message"),
     ({"message_id": 999_999}, 404, "not_found", "no message"),

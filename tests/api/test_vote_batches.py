@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from app.services import accounts
-from app.services.arena import ArenaError
+from app.errors import ServiceError
 from app.services.vote_writer import VoteWriter
 from app.services.votes import Ballot, VoteRequest, cast_votes
 from db.models import Battle, Vote
@@ -20,7 +20,7 @@ def _ballot(key: str | None = None, **over) -> Ballot:
 
 
 def _codes(results) -> list[str]:
-    return [r.code if isinstance(r, ArenaError) else "ok" for r in results]
+    return [r.code if isinstance(r, ServiceError) else "ok" for r in results]
 
 
 def _stored(url) -> dict[str, int]:
@@ -35,7 +35,8 @@ def test_one_batch_answers_each_ballot_as_if_it_came_alone(db_url):
     mine, other, busy, twice, both_bad = (ready_battle(db_url, alice) for _ in range(5))
     with session_scope(db_url) as s:
         s.execute(Battle.__table__.update().where(Battle.id == busy).values(state="answering"))
-        banned = accounts.set_ban(session=s, annotator_id=banned_id, banned=True, reason="test")
+        accounts.set_ban(session=s, annotator_id=banned_id, banned=True, reason="test")
+        outlived = accounts.open_session(session=s, annotator_id=banned_id, ttl_hours=1)  # raced the ban
     bobs = ready_battle(db_url, bob_id)
     key = uuid.uuid4().hex
     batch = [
@@ -47,7 +48,7 @@ def test_one_batch_answers_each_ballot_as_if_it_came_alone(db_url):
         VoteRequest(other, _ballot(content="left", language="right"), token=alice_token),  # overall missing
         VoteRequest(other, _ballot(), token="ks_not-a-session"),
         VoteRequest(bobs, _ballot(), token=banned_token),            # a ban ends the sessions too
-        VoteRequest(bobs, _ballot(), voter=banned),                  # a caller that checked the login earlier
+        VoteRequest(bobs, _ballot(), token=outlived),                # a session that outlived the ban
         VoteRequest(twice, _ballot(comment="x" * 50), token=alice_token),
         VoteRequest(both_bad, _ballot(both_bad=True, content="tie", language="tie"), token=alice_token),
         VoteRequest(bobs, _ballot(), token=bob_token),
@@ -161,7 +162,7 @@ def test_close_writes_what_is_queued(sqlite_url, batch_size):
 
     async def main():
         tasks = [asyncio.ensure_future(writer.submit(VoteRequest(b, _ballot(), token=token))) for b in battles]
-        await asyncio.sleep(0)  # all queued
+        await asyncio.sleep(0)  # one loop turn, not a wait: each submit() queues before its first await
         await asyncio.to_thread(writer.close)
         return await asyncio.gather(*tasks)
 
@@ -188,7 +189,7 @@ def test_app_start_freezes_what_it_built_and_stop_closes_the_writer(sqlite_url):
                                                              "idempotency_key": uuid.uuid4().hex},
                    headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200
-        writer_thread = app.state.vote_writer._thread
+        writer_thread = app.state.runtime.vote_writer._thread
         assert writer_thread.is_alive()
     assert not writer_thread.is_alive() and _stored(sqlite_url) == {battle: 1}
     gc.unfreeze()

@@ -1,4 +1,4 @@
-"""Reading and checking battle rows (arena.battles)."""
+"""Reading and checking battle rows (arena.battle_table)."""
 
 import json
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arena.battles import A_WINS, B_WINS, TIE, NoBattlesError, prepare_battles, read_battles, topics
+from arena.battle_table import A_WINS, B_WINS, TIE, NoBattlesError, prepare_battles, read_battles, topics
 
 ROWS = [
     {"model_a": "x", "model_b": "y", "winner": "model_a", "winner_content": "model_b", "topic": "gov"},

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from arena.battles import prepare_battles
+from arena.battle_table import prepare_battles
 from arena.ratings.bradley_terry import fit_bradley_terry
 from arena.ratings.composite import composite_pairs, fit_composite
 from arena.ratings.pairs import PairCounts

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from arena.battles import prepare_battles
+from arena.battle_table import prepare_battles
 from arena.ratings import Anchor, build_leaderboard, build_leaderboards
 from arena.ratings.simulate import simulate_battles
 from arena.ratings.two_models import two_model_stats, two_model_stats_from_table, wilson_interval

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from arena.battles import BattleTable, SkipCounts
+from arena.battle_table import BattleTable, SkipCounts
 from arena.ratings.bradley_terry import ELO_PER_NAT, Anchor, fit_bradley_terry, to_ratings
 from arena.ratings.length_control import LengthRows, fit_length_controlled
 from arena.ratings.pairs import PairCounts

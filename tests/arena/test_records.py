@@ -1,6 +1,6 @@
 """Votes in the database become LMArena-schema rows; banned and gold votes are left out."""
 
-from arena.battles import prepare_battles
+from arena.battle_table import prepare_battles
 from arena.ratings.leaderboard import build_leaderboard
 from arena.records import voted_battle_rows
 from db.models import Annotator, Battle, Vote

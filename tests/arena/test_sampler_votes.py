@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from arena.sampler import draw_pair, pair_probabilities
-from arena.votes import VoteError, resolve
+from arena.protocol import VoteError, resolve
 
 
 def test_pair_probabilities_follow_weights_and_balance():

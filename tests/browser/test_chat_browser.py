@@ -4,7 +4,6 @@ real packaged model: Kazakh UI, a streamed grounded answer, thumbs up stored, En
 Screenshots of every step go to test-artifacts/browser/ for the test report.
 """
 
-import time
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -18,6 +17,7 @@ from db.session import session_scope
 from tests.conftest import TEST_MODEL, make_settings
 from tests.utils.chat import GovsetGrounder, extra_contestants
 from tests.utils.servers import AppServer
+from tests.utils.wait import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.vllm]
 
@@ -44,8 +44,7 @@ WATCH_ANSWER = """() => {
 def live(vllm, tmp_path_factory):
     db = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'kazarena.db'}"
     with extra_contestants(vllm.manager, [MODEL]):
-        app = create_app(make_settings(db, ui_enabled=True), manager=vllm.manager)
-        app.state.grounder = GovsetGrounder()
+        app = create_app(make_settings(db, ui_enabled=True), manager=vllm.manager, grounder=GovsetGrounder())
         with AppServer(app) as server:
             server.db = db
             yield server
@@ -62,13 +61,7 @@ def _answers(db: str) -> list[Message]:
 
 
 def _wait_for(condition, timeout: float = 15.0):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    return condition()
+    return wait_until(condition, timeout=timeout, interval=0.2)
 
 
 def test_citizen_asks_in_kazakh_rates_the_answer_and_switches_to_english(live):

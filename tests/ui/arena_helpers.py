@@ -11,11 +11,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.main import create_app
-from app.services import votes
+from app.services import accounts, votes
 from app.serving.manager import ModelManager
 from app.serving.registry import ModelsConfig
 from app.serving.vllm_process import free_port
-from db.models import Annotator
 from db.session import session_scope
 from tests.conftest import make_settings
 from tests.utils.arena import ready_battle
@@ -46,10 +45,13 @@ def cast(url: str, annotator_id: int, content: str = "left", language: str | Non
     battle.setdefault("timings", {"answers_done": time.time() - 60})
     battle_id = ready_battle(url, annotator_id, **battle)
     with session_scope(url) as s:
-        who = s.get(Annotator, annotator_id)
+        token = accounts.open_session(session=s, annotator_id=annotator_id, ttl_hours=1)
+    with session_scope(url) as s:
         ballot = votes.Ballot(content, language or content, overall, both_bad, None, uuid.uuid4().hex)
-        return votes.cast_vote(session=s, annotator=who, battle_id=battle_id, ballot=ballot, max_comment=2000,
-                               labels={})
+        [result] = votes.cast_votes(s, [votes.VoteRequest(battle_id, ballot, token)], max_comment=2000, labels={})
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def run(gen: Any) -> list[Any]:

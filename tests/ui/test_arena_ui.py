@@ -27,7 +27,7 @@ PASSWORD = "құпия-сөз-123"  # the factories' password
 
 def _tab(app) -> ArenaTab:
     with gr.Blocks():
-        return ArenaTab(app, "kk")
+        return ArenaTab(app.state.runtime, "kk")
 
 
 @pytest.fixture

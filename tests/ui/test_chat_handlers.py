@@ -51,7 +51,7 @@ def offline(tmp_path_factory):
             {"name": "broken", "base_url": f"{broken.url}/v1"}]})
         manager = ModelManager(config, settings)
         manager.servers["broken"].state = READY
-        handlers = ChatHandlers(create_app(settings, manager))
+        handlers = ChatHandlers(create_app(settings, manager).state.runtime)
         handlers.db = db
         yield handlers
 
@@ -108,9 +108,8 @@ def live(vllm, tmp_path_factory):
     upgrade(db)
     spec = {"name": "ui-small", "server": TEST_MODEL, "sampling": {"temperature": 0.0, "max_tokens": 12}}
     with extra_contestants(vllm.manager, [spec]):
-        app = create_app(make_settings(db, ui_enabled=True), manager=vllm.manager)
-        app.state.grounder = GovsetGrounder()
-        handlers = ChatHandlers(app)
+        app = create_app(make_settings(db, ui_enabled=True), manager=vllm.manager, grounder=GovsetGrounder())
+        handlers = ChatHandlers(app.state.runtime)
         handlers.db = db
         yield handlers
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from app.cli import leaderboard as leaderboard_cli
 from app.services import flag_reviews
-from app.services.accounts import AccountError
+from app.errors import ServiceError
 from app.ui.accounts import new_state
 from app.ui.arena import ArenaTab
 from app.ui.leaderboard import LeaderboardTab
@@ -41,7 +41,7 @@ def _votes(url: str) -> tuple[int, int]:
 def _m1(app) -> str:  # noqa: ANN001
     """The m1 row's W / L / T on a Leaderboard tab built for `app` (flagged annotators left out)."""
     with gr.Blocks():
-        tab = LeaderboardTab(app, "en")
+        tab = LeaderboardTab(app.state.runtime, "en")
     frame = tab.refresh("overall", "", True, "en")[1]["value"]
     return frame[frame.iloc[:, 1].str.contains("(m1)", regex=False)].iloc[0, -1]
 
@@ -76,10 +76,10 @@ def test_the_newest_decision_wins_and_every_decision_is_kept(db_url):
         latest = flag_reviews.latest_reviews(session=s)
         assert (latest[str(a)].decision, latest[str(b)].decision) == ("cleared", "reopened")
         assert latest[str(a)].reason == "seen" and latest[str(a)].admin_id == admin
-        with pytest.raises(AccountError) as missing:
+        with pytest.raises(ServiceError) as missing:
             flag_reviews.set_cleared(session=s, annotator_id=999_999, cleared=True, admin_id=admin)
         assert missing.value.code == "not_found"
-        with pytest.raises(ValueError, match="unknown flag decision 'ignored'"):
+        with pytest.raises(ServiceError, match="unknown flag decision 'ignored'"):
             flag_reviews.record_review(session=s, annotator_id=a, decision="ignored", admin_id=admin)
 
 
@@ -94,7 +94,7 @@ def test_a_clear_outlives_the_app_and_every_leaderboard_honours_it(db_url, monke
     admin_id, token = annotator(db_url, "boss", role="admin")
     admin = {**new_state(), "token": token, "annotator_id": admin_id, "username": "boss", "role": "admin"}
     with gr.Blocks():
-        panel = ArenaTab(first, "en").admin
+        panel = ArenaTab(first.state.runtime, "en").admin
     asyncio.run(panel._action("clear")(biased, "reviewed the votes", admin, "en"))
 
     second = offline_app(db_url)  # a restart, or another worker process: nothing shared in memory
@@ -102,7 +102,7 @@ def test_a_clear_outlives_the_app_and_every_leaderboard_honours_it(db_url, monke
     cli, note = _cli_m1(db_url, monkeypatch, "--exclude-flagged")
     assert cli == WITH_BIASED and "left out" not in note
     with gr.Blocks():
-        panel = ArenaTab(second, "en").admin
+        panel = ArenaTab(second.state.runtime, "en").admin
     asyncio.run(panel._action("reopen")(biased, "", admin, "en"))
     assert _m1(first) == WITHOUT_BIASED  # the first app sees the second one's decision
     assert _cli_m1(db_url, monkeypatch, "--exclude-flagged")[0] == WITHOUT_BIASED

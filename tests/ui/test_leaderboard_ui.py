@@ -29,7 +29,7 @@ def wilson(successes: float, n: float) -> tuple[float, float]:
 def board(sqlite_url):
     app = offline_app(sqlite_url)
     with gr.Blocks():
-        tab = LeaderboardTab(app, "kk")
+        tab = LeaderboardTab(app.state.runtime, "kk")
     return SimpleNamespace(app=app, tab=tab, url=sqlite_url)
 
 

@@ -25,7 +25,7 @@ PASSWORD = "құпия-сөз-123"  # the factories' password
 def ui(sqlite_url):
     app = offline_app(sqlite_url)
     with gr.Blocks():
-        tab = ArenaTab(app, "kk")
+        tab = ArenaTab(app.state.runtime, "kk")
     return SimpleNamespace(app=app, tab=tab, acc=tab.account, url=sqlite_url)
 
 

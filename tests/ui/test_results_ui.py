@@ -16,7 +16,7 @@ from tests.utils.eval_results import HISTORY, LAW, NEW_RUN, OLD_RUN, store_both_
 @pytest.fixture
 def tab(sqlite_url):
     with gr.Blocks(), gr.Tab("results") as results_tab:
-        results = ResultsTab(offline_app(sqlite_url, ui_enabled=False), "kk", results_tab)
+        results = ResultsTab(offline_app(sqlite_url, ui_enabled=False).state.runtime, "kk", results_tab)
     return SimpleNamespace(tab=results, url=sqlite_url)
 
 

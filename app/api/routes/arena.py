@@ -1,28 +1,28 @@
-"""/api/arena: accounts, battles, votes and moderation; the UI and scripts use the same calls."""
+"""/api/arena: accounts, battles, votes, moderation and the leaderboard; the UI calls the same services."""
 
 from collections.abc import AsyncIterator
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from app.api.deps import AdminDep, AnnotatorDep, SessionDep, SettingsDep, session_token
-from app.api.errors import ApiError
-from app.api.streaming import ClosingStreamingResponse, sse
-from app.services import accounts, arena, consent, votes
-from db.models import Annotator, Battle
+from app.api.deps import COOKIE, AnnotatorDep, CallerDep, RuntimeDep, SessionDep
+from app.api.streaming import ClosingStreamingResponse, sse_response
+from app.services import accounts, battles, consent, moderation, votes
+from app.services import leaderboard as boards
+from arena.battle_table import DIMENSIONS
+from db.models import Battle
 
 router = APIRouter(prefix="/api/arena", tags=["arena"])
-COOKIE = "kazarena_session"
+AnnotatorId = Annotated[int, Path(ge=1, le=2**63 - 1, description="an annotator's id")]
 
 
 class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
+    username: str
+    password: str
     proficiency: str
     education: str = ""
     region: str = ""
@@ -33,19 +33,19 @@ class RegisterIn(BaseModel):
 
 
 class LoginIn(BaseModel):
-    username: str = Field(max_length=64)
+    username: str = Field(max_length=256)
     password: str = Field(max_length=256)
 
 
 class BattleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Literal["prompt", "continuation"] = "prompt"
-    prompt: str | None = Field(None, max_length=200_000)
+    prompt: str | None = None
 
 
 class TurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str = Field(max_length=200_000)
+    prompt: str
 
 
 class VoteIn(BaseModel):
@@ -54,32 +54,12 @@ class VoteIn(BaseModel):
     language: Literal["left", "right", "tie"]
     overall: Literal["left", "right", "tie"] | None = None
     both_bad: bool = False
-    comment: str | None = Field(None, max_length=100_000)
+    comment: str | None = None
     idempotency_key: str = Field(min_length=8, max_length=128)
 
 
-class BanIn(BaseModel):
-    reason: str = Field("", max_length=1000)
-
-
-def _public(a: Annotator) -> dict[str, object]:
-    return {"id": a.id, "username": a.username, "role": a.role, "proficiency": a.proficiency,
-            "script": a.script, "consent_version": a.consent_version, "banned": a.banned}
-
-
-def _account_error(exc: accounts.AccountError) -> ApiError:
-    status = {"username_taken": 409, "bad_credentials": 401, "banned": 403, "not_found": 404}.get(exc.code, 400)
-    return ApiError(status, exc.code, str(exc))
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _limit(request: Request, limiter_name: str, annotator: Annotator) -> None:
-    wait = getattr(request.app.state, limiter_name).check(f"a:{annotator.id}", f"ip:{_ip(request)}")
-    if wait:
-        raise arena.rate_limited(wait)
+class ReasonIn(BaseModel):
+    reason: str = ""
 
 
 @router.get("/consent")
@@ -91,117 +71,114 @@ def read_consent(lang: str = "kk") -> dict[str, str]:
 @router.post("/register", status_code=201)
 def create_annotator(body: RegisterIn, session: SessionDep) -> dict[str, object]:
     """Register an annotator; consent to the current notice and age 16+ are required."""
-    try:
-        row = accounts.register(session=session, reg=accounts.Registration(**body.model_dump()))
-    except accounts.AccountError as exc:
-        raise _account_error(exc) from exc
-    return _public(row)
+    return moderation.public(accounts.register(session=session, reg=accounts.Registration(**body.model_dump())))
 
 
 @router.post("/login")
-def create_session(body: LoginIn, response: Response, session: SessionDep, settings: SettingsDep) -> dict[str, object]:
+def create_session(body: LoginIn, response: Response, session: SessionDep, runtime: RuntimeDep) -> dict[str, object]:
     """Log in: sets the session cookie and returns the token for scripts."""
-    try:
-        row, token = accounts.login(session=session, username=body.username, password=body.password,
-                                    ttl_hours=settings.session_ttl_hours)
-    except accounts.AccountError as exc:
-        raise _account_error(exc) from exc
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=int(settings.session_ttl_hours * 3600))
-    return {"token": token, "annotator": _public(row)}
+    ttl = runtime.settings.session_ttl_hours
+    row, token = accounts.login(session=session, username=body.username, password=body.password, ttl_hours=ttl)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=int(ttl * 3600))
+    return {"token": token, "annotator": moderation.public(row)}
 
 
 @router.post("/logout")
-def delete_session(request: Request, response: Response, session: SessionDep) -> dict[str, str]:
-    token = session_token(request)
-    if token:
-        accounts.logout(session=session, token=token)
+def delete_session(caller: CallerDep, response: Response, session: SessionDep) -> dict[str, str]:
+    if caller.token:
+        accounts.logout(session=session, token=caller.token)
     response.delete_cookie(COOKIE)
     return {"status": "logged out"}
 
 
 @router.get("/me")
 def read_me(annotator: AnnotatorDep) -> dict[str, object]:
-    return _public(annotator)
+    return moderation.public(annotator)
 
 
-def _battle_stream(request: Request, battle: Battle) -> AsyncIterator[bytes]:
-    async def events() -> AsyncIterator[bytes]:
-        yield sse({"battle_id": battle.id, "mode": battle.mode, "turn": battle.turn + 1,
-                   "prompt": battle.conversation_a[-1]["content"]})
-        async for event in arena.run_turn(request.app.state.arena, battle):
-            yield sse(event)
-        yield b"data: [DONE]\n\n"
+async def _battle_stream(runtime: RuntimeDep, battle: Battle) -> ClosingStreamingResponse:
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        yield {"battle_id": battle.id, "mode": battle.mode, "turn": battle.turn + 1,
+               "prompt": battle.conversation_a[-1]["content"]}
+        async for event in battles.run_turn(runtime, battle):
+            yield event
 
-    return events()
+    return await sse_response(events())
 
 
 @router.post("/battles")
-async def create_battle(body: BattleIn, request: Request, annotator: AnnotatorDep) -> ClosingStreamingResponse:
+async def create_battle(body: BattleIn, runtime: RuntimeDep, caller: CallerDep) -> ClosingStreamingResponse:
     """Start a battle; both anonymous answers stream as `left`/`right` server-sent events."""
-    _limit(request, "battle_limiter", annotator)
-    battle = await run_in_threadpool(arena.open_battle, request.app.state.arena, annotator_id=annotator.id,
-                                     mode=body.mode, prompt=body.prompt)
-    return await ClosingStreamingResponse.start(_battle_stream(request, battle))
-
-
-def _own_battle(session: SessionDep, battle_id: str, annotator: Annotator) -> Battle:
-    battle = session.get(Battle, battle_id)
-    if battle is None or battle.annotator_id != annotator.id:
-        raise ApiError(404, "battle_not_found", "no such battle among yours")
-    session.expunge(battle)
-    return battle
+    battle = await run_in_threadpool(battles.open_battle, runtime, caller, mode=body.mode, prompt=body.prompt)
+    return await _battle_stream(runtime, battle)
 
 
 @router.post("/battles/{battle_id}/turns")
-async def create_turn(battle_id: str, body: TurnIn, request: Request, annotator: AnnotatorDep,
-                      session: SessionDep) -> ClosingStreamingResponse:
+async def create_turn(battle_id: str, body: TurnIn, runtime: RuntimeDep, caller: CallerDep) -> ClosingStreamingResponse:
     """Continue the battle with another user turn before voting."""
-    _limit(request, "battle_limiter", annotator)
-    battle = _own_battle(session, battle_id, annotator)
-    battle = await run_in_threadpool(arena.add_turn, request.app.state.arena, battle=battle, prompt=body.prompt)
-    return await ClosingStreamingResponse.start(_battle_stream(request, battle))
+    battle = await run_in_threadpool(battles.add_turn, runtime, caller, battle_id=battle_id, prompt=body.prompt)
+    return await _battle_stream(runtime, battle)
 
 
 @router.get("/battles/{battle_id}")
-def read_battle(battle_id: str, annotator: AnnotatorDep, session: SessionDep) -> dict[str, object]:
+def read_battle(battle_id: str, caller: CallerDep, session: SessionDep) -> dict[str, object]:
     """The battle as its annotator sees it: left and right, models hidden until the vote."""
-    b = _own_battle(session, battle_id, annotator)
-    left, right = (b.conversation_a, b.conversation_b) if b.position == "a" else (b.conversation_b, b.conversation_a)
-    out: dict[str, object] = {"battle_id": b.id, "state": b.state, "turn": b.turn, "mode": b.mode,
-                              "left": left, "right": right}
-    if b.state == "voted":
-        out["models"] = {"left": b.model_a if b.position == "a" else b.model_b,
-                         "right": b.model_b if b.position == "a" else b.model_a}
-    return out
+    return battles.read_battle(session=session, caller=caller, battle_id=battle_id)
 
 
 @router.post("/battles/{battle_id}/vote")
-async def create_vote(battle_id: str, body: VoteIn, request: Request) -> JSONResponse:
+async def create_vote(battle_id: str, body: VoteIn, runtime: RuntimeDep, caller: CallerDep) -> JSONResponse:
     """Vote on content and Kazakh language (overall when they disagree); reveals the models."""
     ballot = votes.Ballot(body.content, body.language, body.overall, body.both_bad, body.comment, body.idempotency_key)
-    vote = votes.VoteRequest(battle_id, ballot, token=session_token(request), ip=_ip(request))
-    return JSONResponse(await request.app.state.vote_writer.submit(vote))  # ArenaError -> its 4xx
+    return JSONResponse(await runtime.vote_writer.submit(votes.VoteRequest(battle_id, ballot, caller.token, caller.ip)))
+
+
+@router.get("/leaderboard")
+def read_leaderboard(session: SessionDep,
+                     dimension: Annotated[Literal[DIMENSIONS], Query(description="which judgement to rate")] = "overall",  # type: ignore[valid-type]
+                     topic: Annotated[str | None, Query(description="only battles of this topic")] = None,
+                     exclude_flagged: Annotated[bool, Query(description="leave out flagged annotators and battles")] = True,
+                     ) -> dict[str, Any]:
+    """Bradley-Terry ratings on the Elo scale with 95% intervals, as the Leaderboard tab shows them."""
+    chosen = boards.select_battles(session=session, dimension=dimension, topic=topic, exclude_flagged=exclude_flagged)
+    out: dict[str, Any] = {"excluded_annotators": len(chosen.excluded), "topics": list(chosen.topics),
+                           "topic": chosen.topic}
+    if chosen.table is None:
+        return out | {"board": None, "empty_reason": chosen.empty_reason}
+    return out | {"board": boards.fit(chosen.table).to_dict()}
+
+
+@router.get("/judge")
+def read_judge_report(session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The LLM judge's agreement with people (kappa with intervals, confusion, biases), as in the tab."""
+    return {"report": boards.judge_report(session=session, describe=runtime.describe_judge)}
 
 
 @router.get("/admin/annotators")
-def read_annotators(_admin: AdminDep, session: SessionDep) -> list[dict[str, object]]:
-    """Every annotator with ban state (admins only)."""
-    return [_public(a) | {"ban_reason": a.ban_reason} for a in session.scalars(select(Annotator).order_by(Annotator.id))]
+def read_annotators(caller: CallerDep, session: SessionDep) -> list[dict[str, object]]:
+    """Every annotator with ban state, votes and quality flags with their evidence (admins only)."""
+    return moderation.annotators(session=session, caller=caller)
 
 
 @router.post("/admin/annotators/{annotator_id}/ban")
-def ban_annotator(annotator_id: int, body: BanIn, _admin: AdminDep, session: SessionDep) -> dict[str, object]:
+def ban_annotator(annotator_id: AnnotatorId, body: ReasonIn, caller: CallerDep, session: SessionDep,
+                  runtime: RuntimeDep) -> dict[str, object]:
     """Ban with a reason: no more votes; earlier votes stay stored but leave the statistics."""
-    try:
-        return _public(accounts.set_ban(session=session, annotator_id=annotator_id, banned=True, reason=body.reason))
-    except accounts.AccountError as exc:
-        raise _account_error(exc) from exc
+    return moderation.public(moderation.set_ban(session=session, caller=caller, annotator_id=annotator_id, banned=True,
+                                                reason=body.reason, max_reason=runtime.limits.reason_chars))
 
 
 @router.post("/admin/annotators/{annotator_id}/unban")
-def unban_annotator(annotator_id: int, _admin: AdminDep, session: SessionDep) -> dict[str, object]:
-    try:
-        return _public(accounts.set_ban(session=session, annotator_id=annotator_id, banned=False, reason=None))
-    except accounts.AccountError as exc:
-        raise _account_error(exc) from exc
+def unban_annotator(annotator_id: AnnotatorId, caller: CallerDep, session: SessionDep,
+                    runtime: RuntimeDep) -> dict[str, object]:
+    return moderation.public(moderation.set_ban(session=session, caller=caller, annotator_id=annotator_id, banned=False,
+                                                reason=None, max_reason=runtime.limits.reason_chars))
 
+
+@router.post("/admin/annotators/{annotator_id}/flags/{decision}")
+def review_annotator_flags(annotator_id: AnnotatorId, decision: Literal["clear", "reopen"], body: ReasonIn,
+                           caller: CallerDep, session: SessionDep, runtime: RuntimeDep) -> dict[str, object]:
+    """Clear an annotator's quality flags (their votes count again) or reopen them; the decision is kept."""
+    return moderation.review_flags(session=session, caller=caller, annotator_id=annotator_id,
+                                   cleared=decision == "clear", reason=body.reason,
+                                   max_reason=runtime.limits.reason_chars)

@@ -10,15 +10,14 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ManagerDep, SettingsDep
-from app.api.errors import ApiError, error_body, upstream_error
-from app.api.streaming import ClosingStreamingResponse, sse
+from app.api.deps import RuntimeDep, SessionDep
+from app.api.streaming import sse_response
 from app.services import chat
-from app.services.chat import CONVERSATION_ID_PATTERN, MAX_REASON_CHARS, Rating
+from app.services.chat import CONVERSATION_ID_PATTERN, Rating
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 
@@ -27,7 +26,7 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     conversation_id: str | None = Field(None, description="continue this conversation; omit to start one")
     model: str = Field(min_length=1, max_length=128)
-    message: str = Field(max_length=200_000)  # the real limit is settings.max_prompt_chars
+    message: str = Field(description="the question; at most KAZARENA_MAX_PROMPT_CHARS characters")
     grounding: bool | None = Field(None, description="override the contestant's pipeline: true = BM25 grounding")
 
 
@@ -36,7 +35,7 @@ class FeedbackRequest(BaseModel):
     conversation_id: str = Field(pattern=CONVERSATION_ID_PATTERN)
     message_id: int = Field(ge=1)
     rating: Rating
-    reason: str | None = Field(None, max_length=MAX_REASON_CHARS)
+    reason: str | None = Field(None, description="at most KAZARENA_MAX_REASON_CHARS characters")
 
 
 class FeedbackPublic(BaseModel):
@@ -64,68 +63,38 @@ class ConversationPublic(BaseModel):
     count: int
 
 
-def _input_error(exc: chat.ChatInputError) -> ApiError:
-    return ApiError(400, exc.code, exc.message)
-
-
 @router.post("")
-async def create_chat_message(req: ChatRequest, request: Request, manager: ManagerDep,
-                              settings: SettingsDep) -> Response:
+async def create_chat_message(req: ChatRequest, runtime: RuntimeDep) -> Response:
     """Ask a question (starting or continuing a conversation); the answer streams as SSE."""
-    try:
-        turn = await chat.open_turn(manager=manager, settings=settings, grounder=request.app.state.grounder,
-                                    conversation_id=req.conversation_id, model=req.model,
-                                    message=req.message, grounding=req.grounding)
-    except chat.ChatInputError as exc:
-        raise _input_error(exc) from exc
+    turn = await chat.open_turn(runtime, conversation_id=req.conversation_id, model=req.model,
+                                message=req.message, grounding=req.grounding)
 
-    async def events() -> AsyncIterator[bytes]:
-        started = False
-        try:
-            async for item in chat.stream_answer(manager=manager, settings=settings, turn=turn):
-                started = True
-                if isinstance(item, str):
-                    yield sse({"delta": item})
-                    continue
-                yield sse({"done": True, "conversation_id": item.conversation_id, "message_id": item.message_id,
-                           "model": item.model, "text": item.text, "language": item.language,
-                           "finish_reason": item.finish_reason, "sources": item.sources,
-                           "grounding_unavailable": item.grounding_unavailable,
-                           "usage": {"prompt_tokens": item.prompt_tokens,
-                                     "completion_tokens": item.completion_tokens}})
-            yield b"data: [DONE]\n\n"
-        except Exception as exc:
-            err = upstream_error(req.model, exc)
-            if not started:
-                raise err from exc  # nothing sent yet: a real HTTP error status
-            yield sse(error_body(err.code, err.message))
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        async for item in chat.stream_answer(runtime, turn):
+            if isinstance(item, str):
+                yield {"delta": item}
+                continue
+            yield {"done": True, "conversation_id": item.conversation_id, "message_id": item.message_id,
+                   "model": item.model, "text": item.text, "language": item.language,
+                   "finish_reason": item.finish_reason, "sources": item.sources,
+                   "grounding_unavailable": item.grounding_unavailable,
+                   "usage": {"prompt_tokens": item.prompt_tokens, "completion_tokens": item.completion_tokens}}
 
-    response = await ClosingStreamingResponse.start(events())
-    response.headers["X-Conversation-Id"] = turn.conversation_id
-    return response
+    return await sse_response(events(), headers={"X-Conversation-Id": turn.conversation_id})
 
 
 @router.post("/feedback", response_model=FeedbackPublic)
-def create_chat_feedback(req: FeedbackRequest, settings: SettingsDep) -> FeedbackPublic:
+def create_chat_feedback(req: FeedbackRequest, runtime: RuntimeDep, session: SessionDep) -> FeedbackPublic:
     """Thumbs up or down on one answer, with an optional reason; rating again replaces it."""
-    try:
-        row = chat.rate_answer(database_url=settings.database_url, conversation_id=req.conversation_id,
-                               message_id=req.message_id, rating=req.rating, reason=req.reason)
-    except chat.ChatInputError as exc:
-        raise _input_error(exc) from exc
-    except chat.ChatNotFound as exc:
-        raise ApiError(404, "not_found", str(exc)) from exc
+    row = chat.rate_answer(session=session, conversation_id=req.conversation_id, message_id=req.message_id,
+                           rating=req.rating, reason=req.reason, max_reason=runtime.limits.reason_chars)
     return FeedbackPublic(message_id=row.id, feedback=row.feedback or 0, feedback_reason=row.feedback_reason)
 
 
 @router.get("/{conversation_id}", response_model=ConversationPublic)
-def read_chat_conversation(settings: SettingsDep,
+def read_chat_conversation(session: SessionDep,
                            conversation_id: str = Path(pattern=CONVERSATION_ID_PATTERN)) -> ConversationPublic:
     """A conversation's messages in order, with feedback, sources and language tags."""
-    try:
-        rows = chat.conversation(database_url=settings.database_url, conversation_id=conversation_id)
-    except chat.ChatNotFound as exc:
-        raise ApiError(404, "not_found", str(exc)) from exc
+    rows = chat.conversation(session=session, conversation_id=conversation_id)
     data = [MessagePublic.model_validate(r, from_attributes=True) for r in rows]
     return ConversationPublic(conversation_id=conversation_id, data=data, count=len(data))
-

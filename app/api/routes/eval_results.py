@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.api.deps import SessionDep
-from app.api.errors import ApiError
+from app.errors import ServiceError
 from eval.results import RunSummary, filter_rows, get_run, list_runs, load_rows
 
 router = APIRouter(prefix="/api/eval", tags=["eval"])
@@ -72,7 +72,7 @@ def read_eval_run(
     """One run's scores (whole datasets and subsets, the majority-class baseline included), in stored order."""
     run = get_run(session, run_id)
     if run is None:
-        raise ApiError(404, "run_not_found", f"no evaluation run {run_id!r}; GET /api/eval/runs lists the stored runs")
+        raise ServiceError("not_found", "run_not_found", f"no evaluation run {run_id!r}; GET /api/eval/runs lists the stored runs")
     rows = filter_rows(load_rows(session, run_id), task)
     data = [EvalScorePublic(task=r.task, dataset=r.dataset, subset=r.subset, model=r.model, metric=r.metric,
                             value=r.value, ci_low=r.ci_low, ci_high=r.ci_high, n=r.n, is_baseline=r.is_baseline,

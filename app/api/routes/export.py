@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import AdminDep, SettingsDep
-from app.api.errors import ApiError
+from app.errors import ServiceError
 from arena.export import ExportOptions, export_dataset
 from arena.export.archive import zip_folder
 from db.session import session_scope
@@ -52,7 +52,7 @@ def export_archive(
                                           include_flagged=include_flagged, include_gold=include_gold,
                                           include_banned=include_banned)
     except ValueError as exc:
-        raise ApiError(400, "invalid_request", str(exc)) from None
+        raise ServiceError("invalid", "invalid_request", str(exc)) from None
     folder = tempfile.TemporaryDirectory(prefix="kazarena-export-")
     try:
         with session_scope(settings.database_url) as session:

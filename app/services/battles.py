@@ -1,0 +1,304 @@
+"""Arena battles: draw a pair, stream both answers side by side, store every turn.
+
+A battle is stored when it opens and updated after every turn, so abandoned
+battles are kept too. Voting (app/services/votes.py) is allowed only once both
+answers of the last turn are complete. Every entry point hands the caller's
+credentials in; admission (login, ban, rate limit, ownership) happens here.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.errors import ServiceError
+from app.runtime import Runtime
+from app.services import admission, inputs
+from app.services.admission import Caller
+from app.serving import client
+from app.serving.calllog import CallLog, logged_chat_stream
+from app.serving.manager import ModelManager, ModelUnavailable
+from app.serving.pipeline import prepare_messages
+from arena.gold import GOLD_BAD, GOLD_GOOD, make_gold_item, replayed_answers
+from arena.integrity import identity_leaks
+from arena.sampler import Draw, draw_pair, pair_probabilities
+from db.models import Battle, ConversationTask
+from db.session import session_scope
+
+log = logging.getLogger(__name__)
+TASK_TEMPLATE = ("Төмендегі диалогты 2-адамның атынан жалғастырыңыз.\n\n"
+                 "1-адам: {question}\n2-адам: ...")
+NOT_YOURS = ServiceError("not_found", "battle_not_found", "no such battle among yours")
+
+
+def eligible_models(manager: ModelManager) -> dict[str, float]:
+    """Contestants that can answer now, with their arena weights."""
+    out = {}
+    for name, spec in manager.contestants.items():
+        try:
+            manager.resolve(name)
+        except ModelUnavailable:
+            continue
+        if spec.arena_weight > 0:
+            out[name] = spec.arena_weight
+    return out
+
+
+def _pair_votes(session: Session) -> dict[frozenset[str], int]:
+    rows = session.execute(select(Battle.model_a, Battle.model_b, func.count()).where(Battle.state == "voted")
+                           .group_by(Battle.model_a, Battle.model_b)).all()
+    counts: dict[frozenset[str], int] = {}
+    for a, b, n in rows:
+        counts[frozenset((a, b))] = counts.get(frozenset((a, b)), 0) + n
+    return counts
+
+
+def seed_tasks(*, session: Session, pairs: Any) -> int:
+    """Fill an empty conversation_tasks table from the reference pairs; returns how many tasks there are."""
+    n = session.scalar(select(func.count()).select_from(ConversationTask)) or 0
+    if n == 0:
+        for p in pairs:
+            session.add(ConversationTask(id=f"ift:{p['id']}", set=p.get("set", "govset"), topic=p.get("topic"),
+                                         source_id=p["id"], origin="data",
+                                         messages=[{"role": "user", "content": TASK_TEMPLATE.format(question=p["instruction"])}]))
+        session.flush()
+        n = session.scalar(select(func.count()).select_from(ConversationTask)) or 0
+    return n
+
+
+def _task(runtime: Runtime, session: Session) -> ConversationTask:
+    """A continuation task: from the table (train/ fills it; seeded from the reference pairs when empty)."""
+    n = seed_tasks(session=session, pairs=runtime.reference_pairs)
+    if n == 0:
+        raise ServiceError("unavailable", "no_tasks", "no conversation tasks are available yet")
+    return session.scalars(select(ConversationTask).order_by(ConversationTask.id)
+                           .offset(int(runtime.rng.integers(n))).limit(1)).one()
+
+
+def _draw(runtime: Runtime, session: Session, exclude: frozenset[str] = frozenset()) -> Draw:
+    models = eligible_models(runtime.manager)
+    if len(set(models) - exclude) < 2:
+        raise ServiceError("unavailable", "not_enough_models", "fewer than two models can answer right now; try again soon")
+    probs = pair_probabilities(list(models), models, _pair_votes(session), runtime.settings.arena_balance)
+    return draw_pair(probs, runtime.rng, exclude)
+
+
+def open_battle(runtime: Runtime, caller: Caller, *, mode: str, prompt: str | None) -> Battle:
+    """Admit the caller, store a new battle (state `open`) and mark their unvoted ones abandoned."""
+    with session_scope(runtime.database_url) as db:
+        who = admission.limited(db, caller, runtime.rate_limits.battles)
+        battle = _new_battle(runtime, db, who.id, mode, prompt)
+        db.execute(update(Battle).where(Battle.annotator_id == who.id, Battle.state.in_(("open", "ready")))
+                   .values(state="abandoned"))
+        db.add(battle)
+        db.flush()
+        db.expunge(battle)
+    return battle
+
+
+def _new_battle(runtime: Runtime, db: Session, annotator_id: int, mode: str, prompt: str | None) -> Battle:
+    s, rng = runtime.settings, runtime.rng
+    gold = None
+    if mode == "prompt":
+        prompt = inputs.text("prompt", prompt, runtime.limits.prompt_chars)
+        messages, topic, task_id = [{"role": "user", "content": prompt}], None, None
+    elif mode == "continuation":
+        pool = runtime.reference_pairs
+        if rng.random() < s.overlap_rate and (copy := _overlap_copy(runtime, db, annotator_id)) is not None:
+            return copy
+        if pool and rng.random() < s.gold_rate:
+            gold = make_gold_item(pool, int(rng.integers(len(pool))), rng)
+            messages = [{"role": "user", "content": TASK_TEMPLATE.format(question=gold.prompt)}]
+            topic, task_id = gold.topic, f"gold:{gold.item_id}"
+        else:
+            task = _task(runtime, db)
+            messages, topic, task_id = list(task.messages), task.topic, task.id
+    else:
+        raise ServiceError("invalid", "invalid_mode", "mode must be `prompt` or `continuation`")
+    if gold:
+        draw = Draw(GOLD_GOOD, GOLD_BAD, 1.0, bool(rng.integers(2)))
+    else:
+        draw = _draw(runtime, db)
+    battle = Battle(mode=mode, annotator_id=annotator_id, model_a=draw.model_a, model_b=draw.model_b,
+                    position="a" if draw.left_is_a else "b", sampling_prob=draw.probability,
+                    conversation_a=messages, conversation_b=list(messages), topic=topic, task_id=task_id,
+                    gold=gold is not None, gold_better="model_a" if gold else None, state="open",
+                    timings={"opened": datetime.now(UTC).timestamp()},
+                    events=[{"type": "gold", "good": gold.good, "bad": gold.bad, "corruption": gold.corruption}] if gold else [])
+    if not gold:
+        for side, name in (("a", draw.model_a), ("b", draw.model_b)):
+            route = runtime.manager.resolve(name)
+            setattr(battle, f"params_{side}", client.sampling_params(route, {}))
+            setattr(battle, f"revision_{side}", route.server.spec.upstream_name())
+    return battle
+
+
+async def _side_stream(runtime: Runtime, battle: Battle, side: str, queue: "asyncio.Queue[tuple[str, str | None, Exception | None]]") -> None:
+    name = getattr(battle, f"model_{side}")
+    convo = getattr(battle, f"conversation_{side}")
+    try:
+        replay = replayed_answers(battle.events)
+        if replay is not None:
+            text = replay[side]
+            for i in range(0, len(text), 40):  # same rhythm as a model, so gold looks like any battle
+                await queue.put((side, text[i:i + 40], None))
+                await asyncio.sleep(0)
+        else:
+            route = runtime.manager.resolve(name)
+            messages = prepare_messages(route.spec, convo, runtime.grounder).messages
+            params = getattr(battle, f"params_{side}") or client.sampling_params(route, {})
+            call = CallLog(runtime.database_url, "arena", name, params, messages=convo)
+            async for d in logged_chat_stream(runtime.manager, route, messages, params, call):
+                if d.text:
+                    await queue.put((side, d.text, None))
+        await queue.put((side, None, None))
+    except Exception as exc:  # noqa: BLE001 - reported to the caller as an event
+        await queue.put((side, None, exc))
+
+
+def _replacement(runtime: Runtime, battle: Battle, failed: str) -> str | None:
+    models = eligible_models(runtime.manager)
+    candidates = {m: w for m, w in models.items() if m not in (battle.model_a, battle.model_b)}
+    if not candidates:
+        return None
+    names = sorted(candidates)
+    weights = np.array([candidates[n] for n in names])
+    return names[int(runtime.rng.choice(len(names), p=weights / weights.sum()))]
+
+
+async def run_turn(runtime: Runtime, battle: Battle) -> AsyncIterator[dict[str, Any]]:
+    """Stream both answers of the battle's last user turn as left/right events, then store them."""
+    left = "a" if battle.position == "a" else "b"
+    label = {left: "left", ("b" if left == "a" else "a"): "right"}
+    queue: asyncio.Queue[tuple[str, str | None, Exception | None]] = asyncio.Queue()
+    texts: dict[str, list[str]] = {"a": [], "b": []}
+    tasks = {side: asyncio.create_task(_side_stream(runtime, battle, side, queue)) for side in "ab"}
+    pending, failed = {"a", "b"}, False
+    first_turn = battle.turn == 0
+    try:
+        while pending:
+            side, text, exc = await queue.get()
+            if exc is not None:
+                if first_turn and not texts[side] and not any(e.get("type") == "replaced" for e in battle.events):
+                    new = await asyncio.to_thread(_replacement, runtime, battle, side)
+                    if new:
+                        old = getattr(battle, f"model_{side}")
+                        log.warning("battle %s: %s failed on the first turn (%s); replaced by %s", battle.id, old, exc, new)
+                        battle.events = [*battle.events, {"type": "replaced", "side": side, "from": old, "to": new, "error": str(exc)[:300]}]
+                        setattr(battle, f"model_{side}", new)
+                        route = runtime.manager.resolve(new)
+                        setattr(battle, f"params_{side}", client.sampling_params(route, {}))
+                        setattr(battle, f"revision_{side}", route.server.spec.upstream_name())
+                        yield {"side": label[side], "restart": True}
+                        tasks[side] = asyncio.create_task(_side_stream(runtime, battle, side, queue))
+                        continue
+                failed = True
+                pending.discard(side)
+                battle.events = [*battle.events, {"type": "error", "side": side, "turn": battle.turn + 1, "error": str(exc)[:300]}]
+                yield {"side": label[side], "error": "this model failed to answer"}
+            elif text is None:
+                pending.discard(side)
+                yield {"side": label[side], "done": True}
+            else:
+                texts[side].append(text)
+                yield {"side": label[side], "delta": text}
+    finally:
+        for t in tasks.values():
+            t.cancel()
+        await _store_turn(runtime, battle, texts, failed or bool(pending))
+    yield {"state": battle.state, "battle_id": battle.id, "turn": battle.turn}
+
+
+async def _store_turn(runtime: Runtime, battle: Battle, texts: dict[str, list[str]], failed: bool) -> None:
+    answers = {side: "".join(parts) for side, parts in texts.items()}
+    battle.conversation_a = [*battle.conversation_a, {"role": "assistant", "content": answers["a"]}]
+    battle.conversation_b = [*battle.conversation_b, {"role": "assistant", "content": answers["b"]}]
+    battle.turn += 1
+    battle.state = "error" if failed else "ready"
+    battle.timings = {**battle.timings, "answers_done": datetime.now(UTC).timestamp()}
+    leaks = {side: identity_leaks(a) for side, a in answers.items() if replayed_answers(battle.events) is None}
+    if any(leaks.values()):
+        battle.identity_leak = True
+        battle.events = [*battle.events, {"type": "identity_leak", "turn": battle.turn, **{s: w for s, w in leaks.items() if w}}]
+
+    def write() -> None:
+        with session_scope(runtime.database_url) as db:
+            db.merge(battle)
+
+    await asyncio.shield(asyncio.to_thread(write))  # a client that leaves must not lose the turn
+
+
+def _overlap_copy(runtime: Runtime, db: Session, annotator_id: int) -> Battle | None:
+    """Send an already voted continuation battle to one more annotator (for inter-annotator agreement).
+
+    The copy shows the same answers (left/right drawn afresh) and points at its original.
+    """
+    originals = db.scalars(
+        select(Battle).where(Battle.state == "voted", Battle.mode == "continuation", Battle.gold.is_(False),
+                             Battle.annotator_id != annotator_id, Battle.turn == 1)
+        .order_by(Battle.created_at.desc()).limit(50)).all()
+    copies: dict[str, set[int | None]] = {}
+    for row in db.scalars(select(Battle).where(Battle.task_id.like("overlap:%"))):
+        copies.setdefault(row.task_id.removeprefix("overlap:"), set()).add(row.annotator_id)
+    candidates = [b for b in originals if not b.task_id or not b.task_id.startswith("overlap:")]
+    candidates = [b for b in candidates if annotator_id not in copies.get(b.id, set())
+                  and len(copies.get(b.id, ())) + 1 < runtime.settings.overlap_annotators]
+    if not candidates:
+        return None
+    rng = runtime.rng
+    orig = candidates[int(rng.integers(len(candidates)))]
+    return Battle(mode="continuation", annotator_id=annotator_id, model_a=orig.model_a, model_b=orig.model_b,
+                  position="a" if rng.integers(2) else "b", sampling_prob=orig.sampling_prob,
+                  conversation_a=orig.conversation_a[:-1], conversation_b=orig.conversation_b[:-1],
+                  params_a=orig.params_a, params_b=orig.params_b, revision_a=orig.revision_a,
+                  revision_b=orig.revision_b, topic=orig.topic, task_id=f"overlap:{orig.id}", state="open",
+                  timings={"opened": datetime.now(UTC).timestamp()},
+                  events=[{"type": "overlap", "of": orig.id, "a": orig.conversation_a[-1]["content"],
+                           "b": orig.conversation_b[-1]["content"]}])
+
+
+def own_battle(session: Session, caller: Caller, battle_id: str | None) -> Battle:
+    """The caller's battle (detached from the session), or 404: someone else's battle does not exist for them."""
+    who = admission.annotator(session, caller)
+    battle = session.get(Battle, battle_id) if battle_id else None
+    if battle is None or battle.annotator_id != who.id:
+        raise NOT_YOURS
+    session.expunge(battle)
+    return battle
+
+
+def read_battle(*, session: Session, caller: Caller, battle_id: str) -> dict[str, Any]:
+    """The battle as its annotator sees it: left and right, models hidden until the vote."""
+    b = own_battle(session, caller, battle_id)
+    left, right = (b.conversation_a, b.conversation_b) if b.position == "a" else (b.conversation_b, b.conversation_a)
+    out: dict[str, Any] = {"battle_id": b.id, "state": b.state, "turn": b.turn, "mode": b.mode,
+                           "left": left, "right": right}
+    if b.state == "voted":
+        out["models"] = {"left": b.model_a if b.position == "a" else b.model_b,
+                         "right": b.model_b if b.position == "a" else b.model_a}
+    return out
+
+
+def add_turn(runtime: Runtime, caller: Caller, *, battle_id: str | None, prompt: str | None) -> Battle:
+    """Another user turn in the caller's battle before the vote (prompt mode only)."""
+    settings = runtime.settings
+    with session_scope(runtime.database_url) as db:
+        admission.limited(db, caller, runtime.rate_limits.battles)
+        battle = own_battle(db, caller, battle_id)
+        if battle.state != "ready":
+            raise ServiceError("conflict", "not_ready", "this battle is not waiting for a new turn")
+        if battle.mode != "prompt":
+            raise ServiceError("conflict", "single_turn_task", "continuation tasks have one turn; vote or start a new round")
+        if battle.turn >= settings.arena_max_turns:
+            raise ServiceError("conflict", "too_many_turns", f"at most {settings.arena_max_turns} turns; please vote")
+        prompt = inputs.text("prompt", prompt, runtime.limits.prompt_chars)
+        battle.conversation_a = [*battle.conversation_a, {"role": "user", "content": prompt}]
+        battle.conversation_b = [*battle.conversation_b, {"role": "user", "content": prompt}]
+        battle.state = "open"
+        db.merge(battle)
+    return battle
