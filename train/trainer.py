@@ -287,6 +287,7 @@ def train(config: TrainConfig) -> TrainResult:
         )
         loop_started = time.time()
         while step < total_steps:
+            t0, cpu0 = time.time(), time.process_time()
             rows = step_rows(train_rows, step, config.batch_size, config.seed)[
                 accelerator.process_index :: world
             ]
@@ -315,7 +316,12 @@ def train(config: TrainConfig) -> TrainResult:
             tokens_seen += int(n_tokens)
             loss_total = accelerator.reduce(torch.tensor([loss_sum], device=accelerator.device))
             train_loss = float(loss_total) / max(n_targets, 1)
-            loss_curve.append({"step": step, "loss": train_loss, "tokens": tokens_seen})
+            # the step itself (no eval, no checkpoint), in wall-clock and in CPU seconds of all threads
+            timing = {
+                "seconds": round(time.time() - t0, 3),
+                "cpu_seconds": round(time.process_time() - cpu0, 3),
+            }
+            loss_curve.append({"step": step, "loss": train_loss, "tokens": tokens_seen, **timing})
             postfix = {
                 "loss": f"{train_loss:.4f}",
                 "grad": f"{float(grad_norm):.2f}",
