@@ -1,4 +1,5 @@
-# kazarena: `make demo` runs the app on the embedded defaults, `make test` runs the whole suite.
+# kazarena: `make demo` runs the app on the embedded defaults, `make test` runs the whole suite,
+# `make test-fast` only the tests that need no vLLM, PostgreSQL or browser.
 # Both set everything up on a fresh Debian machine (Python 3.11+, network access to the package registries).
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup system-deps models lint bench clean
+.PHONY: demo test test-fast setup system-deps models lint bench clean
 
 demo: setup models
 	$(BIN)/kazarena serve
@@ -14,6 +15,10 @@ demo: setup models
 test: setup system-deps
 	$(BIN)/kazarena models prepare qwen2.5-coder-0.5b-instruct
 	$(BIN)/python -m pytest
+
+# The pure and SQLite tests (markers are applied in tests/conftest.py): no model, no servers, no browser.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not vllm and not postgres and not browser"
 
 setup: $(VENV)/.installed
 

@@ -3,6 +3,11 @@
 `db_url` runs a test once on SQLite and once on PostgreSQL. `vllm` starts one
 real vLLM server on the packaged Qwen2.5-Coder-0.5B-Instruct for the whole
 session (start-up costs about a minute on this CPU).
+
+Markers follow from the fixtures (see `pytest_collection_modifyitems`): a test that
+uses `vllm` (directly or through another fixture) is marked `vllm`, one that needs the
+PostgreSQL server (`postgres_admin_url`, or the `postgres` case of `db_url`) `postgres`,
+and everything under tests/browser/ `browser`. `make test-fast` deselects all three.
 """
 
 import os
@@ -24,6 +29,30 @@ TEST_MODEL = "qwen-test"
 TEST_RAG_MODEL = "qwen-test-rag"
 PACKAGED_TEST_MODEL = "qwen2.5-coder-0.5b-instruct"
 CACHE_DIR = Path(os.environ.get("KAZARENA_CACHE_DIR", Path.home() / ".cache" / "kazarena"))
+
+
+# Fixtures that need a server the session starts, and the marker their users carry.
+VLLM_FIXTURES = {"vllm"}
+POSTGRES_FIXTURES = {"postgres_admin_url"}
+# Parametrized database fixtures: their "postgres" case needs the PostgreSQL server.
+DATABASE_FIXTURES = {"db_url"}
+BROWSER_DIR = Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))  # the whole closure, fixtures of fixtures too
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        wanted = []
+        if names & VLLM_FIXTURES:
+            wanted.append("vllm")
+        if names & POSTGRES_FIXTURES or any(params.get(f) == "postgres" for f in DATABASE_FIXTURES & names):
+            wanted.append("postgres")
+        if BROWSER_DIR in item.path.parents:
+            wanted.append("browser")
+        for name in wanted:
+            if item.get_closest_marker(name) is None:
+                item.add_marker(getattr(pytest.mark, name))
 
 
 @pytest.fixture(scope="session")
@@ -108,3 +137,16 @@ def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagerThread]:
         yield runner
     finally:
         runner.stop()
+
+
+@pytest.fixture(autouse=True)
+def _vllm_ready(request: pytest.FixtureRequest) -> None:
+    """Before each test that uses the shared server, wait until it serves: an earlier test
+    (tests/integration/test_crash_recovery.py) may have killed it, and the supervisor restarts it.
+    So no test depends on running before or after that one."""
+    if not VLLM_FIXTURES & set(request.fixturenames):
+        return
+    runner: ManagerThread = request.getfixturevalue("vllm")
+    if not runner.wait_ready(600):
+        srv = next(iter(runner.manager.servers.values()))
+        pytest.fail(f"the shared vLLM server did not come back: {srv.detail}")

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from app.settings import PROJECT_ROOT
+from db.paths import SHARED_DATA
 from eval.retrieval import load_corpus, load_documents
 
 DATA = PROJECT_ROOT / "data"
 GOVSET = DATA / "govset" / "govset.jsonl"
 CULTSET = DATA / "cultset" / "cultset.jsonl"
 TAXONOMY = json.loads((DATA / "taxonomy.json").read_text(encoding="utf-8"))
-KAZQAD_PASSAGES = PROJECT_ROOT.parent / "shared" / "data" / "kazqad" / "wiki_passages.jsonl"
+KAZQAD_PASSAGES = SHARED_DATA / "kazqad" / "wiki_passages.jsonl"
 
 KAZAKH_LETTERS = set("әғқңөұүһі")
 CYRILLIC = re.compile(r"[а-яёәғқңөұүһі]", re.IGNORECASE)

@@ -84,7 +84,7 @@ class JudgeServer:
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
-                    time.sleep(server.delay_s)
+                    time.sleep(server.delay_s)  # a slow judge on purpose (concurrency, timeouts)
                     status, payload = server.reply(body, n)
                 finally:
                     with server._lock:

@@ -3,13 +3,13 @@ Kazakh sentences written in both official Latin alphabets (2018 and 2021)."""
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from db.paths import SHARED_DATA
 from eval.langid import LANGUAGES, detect_language
 
-FLORES = Path(__file__).resolve().parents[3] / "shared" / "data" / "flores"
+FLORES = SHARED_DATA / "flores"
 
 # Official Cyrillic -> Latin tables (lower case), written out here independently of the detector.
 LATIN_2018 = dict(zip("аәбвгғдеёжзийікқлмнңоөпрстуұүфхһцчшщъыьэюя", [

@@ -1,16 +1,15 @@
 """MCQ loaders on the real rows in ../shared/data: local JSONL, the Hub schemas, and the Hub code path."""
 
 import json
-from pathlib import Path
 
 import pytest
 
+from db.paths import SHARED_DATA
 from eval.mcq import HUB_DATASETS, DatasetUnavailable, HubDataset, item_from_row, load_mcq
 from eval.mcq.items import load_hub, resolve_hub
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-SAMPLES = SHARED / "hf_schema_samples"
-UNT10 = SHARED / "unt_mcq" / "human_society_rights_10.jsonl"
+SAMPLES = SHARED_DATA / "hf_schema_samples"
+UNT10 = SHARED_DATA / "unt_mcq" / "human_society_rights_10.jsonl"
 
 
 def test_local_jsonl_keeps_the_zero_based_answer_and_subject():

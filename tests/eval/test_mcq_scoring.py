@@ -108,7 +108,7 @@ class FakeCompletions:
             self.requests.append(list(prompt))
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        time.sleep(self.delay)
+        time.sleep(self.delay)  # a slow model on purpose: overlapping calls are what is measured
         choices = []
         for i, text in reversed(list(enumerate(prompt))):  # out of order on purpose: index decides
             lps = [None] + [-(ord(ch) % 7) / 10 for ch in text[1:]]

@@ -7,9 +7,10 @@ import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer
 
+from db.paths import SHARED_DATA
 from eval.metrics.bertscore import BertScorer, packaged_model_dir
 
-FLORES = Path(__file__).resolve().parents[3] / "shared" / "data" / "flores" / "kk_en_ru_dev.jsonl"
+FLORES = SHARED_DATA / "flores" / "kk_en_ru_dev.jsonl"
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,13 @@
 """ROUGE-L (LCS by hand) and chrF++ on English and real Kazakh sentences."""
 
 import json
-from pathlib import Path
 
 import pytest
 
+from db.paths import SHARED_DATA
 from eval.metrics import chrf_pp, corpus_chrf_pp, corpus_rouge_l, lcs_length, rouge_l
 
-FLORES = Path(__file__).resolve().parents[3] / "shared" / "data" / "flores" / "kk_en_ru_dev.jsonl"
+FLORES = SHARED_DATA / "flores" / "kk_en_ru_dev.jsonl"
 
 
 def flores_kk(ids: list[str]) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """Kill the vLLM server mid-request: a clean 503, a restart, and the next request succeeds.
 
-Named to run last: it restarts the session's shared server.
+It kills the session's shared server; it may run in any order, because the test ends
+only once the restarted server answers, and the `_vllm_ready` fixture in tests/conftest.py
+makes every later test that uses the server wait until it is ready again.
 """
 
 import os
@@ -13,7 +15,8 @@ import pytest
 
 from app.main import create_app
 from tests.conftest import TEST_MODEL, make_settings
-from tests.utils.servers import AppServer
+from tests.utils.servers import AppServer, requests_running
+from tests.utils.wait import wait_until
 
 pytestmark = pytest.mark.vllm
 
@@ -35,7 +38,8 @@ def test_crashed_server_gives_503_then_restarts(vllm, sqlite_url):
 
         worker = threading.Thread(target=slow_request)
         worker.start()
-        time.sleep(3)  # the request is being generated
+        wait_until(lambda: requests_running(srv) > 0, timeout=60, interval=0.1,
+                   message="the request is being generated")
         os.kill(old.pid, signal.SIGKILL)
         worker.join(60)
         assert not worker.is_alive(), "the request hung after its server died"
@@ -48,10 +52,8 @@ def test_crashed_server_gives_503_then_restarts(vllm, sqlite_url):
         during = httpx.post(f"{app.url}/v1/generate", timeout=30, json={"model": TEST_MODEL, "prompt": "Сәлем"})
         assert during.status_code == 503 and time.monotonic() - t0 < 5
         # the supervisor notices the dead process (it polls it every 0.2 s; allow a loaded machine 10 s)
-        deadline = time.monotonic() + 10
-        while httpx.get(f"{app.url}/readyz").json()["models"][TEST_MODEL]["state"] == "ready":
-            assert time.monotonic() < deadline, "the supervisor did not notice the crashed server"
-            time.sleep(0.2)
+        wait_until(lambda: httpx.get(f"{app.url}/readyz").json()["models"][TEST_MODEL]["state"] != "ready",
+                   timeout=10, interval=0.2, message="the supervisor did not notice the crashed server")
 
         assert vllm.wait_ready(600), srv.detail
         assert srv.restarts >= 1 and srv.process is not old

@@ -7,7 +7,6 @@ nothing; what is checked is that the plumbing gives the same numbers every way.
 
 import json
 import math
-from pathlib import Path
 
 import openai
 import pytest
@@ -18,6 +17,7 @@ from app.cli.main import app as cli
 from app.main import create_app
 from app.settings import get_settings
 from db.models import ConversationTask, EvalResult
+from db.paths import SHARED_DATA
 from db.session import session_scope
 from eval.generation import load_generation_items
 from eval.judge import JudgeConfig
@@ -31,9 +31,8 @@ from tests.utils.servers import AppServer
 
 pytestmark = pytest.mark.vllm
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-UNT10 = SHARED / "unt_mcq" / "human_society_rights_10.jsonl"
-KAZQAD = SHARED / "kazqad" / "wiki_passages.jsonl"
+UNT10 = SHARED_DATA / "unt_mcq" / "human_society_rights_10.jsonl"
+KAZQAD = SHARED_DATA / "kazqad" / "wiki_passages.jsonl"
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 
 import httpx
 import openai
@@ -14,7 +13,8 @@ from app.main import create_app
 from db.models import Generation
 from db.session import session_scope
 from tests.conftest import TEST_MODEL, TEST_RAG_MODEL, make_settings
-from tests.utils.servers import AppServer
+from tests.utils.servers import AppServer, requests_running
+from tests.utils.wait import wait_until
 
 pytestmark = pytest.mark.vllm
 QUESTION = "Қазақстанның астанасы қай қала?"
@@ -35,10 +35,17 @@ def _headers(live):
     return {"Authorization": f"Bearer {live.key}"}
 
 
-def _generations(live):
-    time.sleep(0.3)  # records are written off the request path
+def _all_generations(live):
     with session_scope(live.db) as s:
         return s.scalars(select(Generation).order_by(Generation.created_at)).all()
+
+
+def _generations(live, more_than: int):
+    """The records, once more than `more_than` are written (records are written off the request path)."""
+    def written():
+        rows = _all_generations(live)
+        return rows if len(rows) > more_than else None
+    return wait_until(written, message=f"more than {more_than} generation records")
 
 
 def _sse(lines):
@@ -48,6 +55,7 @@ def _sse(lines):
 
 
 def test_generate_answers_and_is_recorded(live):
+    before = len(_all_generations(live))
     resp = httpx.post(f"{live.url}/v1/generate", headers=_headers(live), timeout=120,
                       json={"model": TEST_MODEL, "prompt": QUESTION, "max_tokens": 12, "temperature": 0})
     assert resp.status_code == 200, resp.text
@@ -56,7 +64,7 @@ def test_generate_answers_and_is_recorded(live):
     assert body["finish_reason"] in {"stop", "length"}
     assert body["usage"]["prompt_tokens"] > 5 and 0 < body["usage"]["completion_tokens"] <= 12
     assert body["latency_ms"] > 0 and body["id"].startswith("gen-")
-    row = _generations(live)[-1]
+    row = _generations(live, more_than=before)[-1]
     assert (row.endpoint, row.model, row.status) == ("generate", TEST_MODEL, "ok")
     assert row.output == body["text"] and row.completion_tokens == body["usage"]["completion_tokens"]
     assert row.messages == [{"role": "user", "content": QUESTION}] and row.api_key_id is not None
@@ -119,13 +127,11 @@ def test_prompt_longer_than_the_model_context_is_a_400_from_upstream(live):
 
 
 def _running(vllm):
-    srv = next(iter(vllm.manager.servers.values()))
-    text = httpx.get(f"{srv.root_url}/metrics", timeout=10).text
-    m = re.search(r'^vllm:num_requests_running\{[^}]*\} ([0-9.]+)', text, re.M)
-    return float(m.group(1)) if m else 0.0
+    return requests_running(next(iter(vllm.manager.servers.values())))
 
 
 def test_client_disconnect_cancels_the_upstream_request(live, vllm):
+    before = len(_all_generations(live))
     with httpx.stream("POST", f"{live.url}/v1/chat/completions", headers=_headers(live), timeout=120,
                       json={"model": TEST_MODEL, "messages": [{"role": "user", "content": QUESTION}],
                             "max_tokens": 900, "temperature": 0.9, "stream": True,
@@ -133,11 +139,10 @@ def test_client_disconnect_cancels_the_upstream_request(live, vllm):
         for line in resp.iter_lines():
             if '"content"' in line:
                 break  # the first token arrived: hang up
-    deadline = time.time() + 15  # 900 tokens would take over a minute on this CPU
-    while time.time() < deadline and _running(vllm) > 0:
-        time.sleep(0.5)
+    # 900 tokens would take over a minute on this CPU: 15 s is enough to tell a cancel
+    wait_until(lambda: _running(vllm) == 0, timeout=15, interval=0.5, message="vLLM to drop the request")
     assert _running(vllm) == 0
-    row = _generations(live)[-1]
+    row = _generations(live, more_than=before)[-1]
     assert row.status == "cancelled" and row.endpoint == "chat.completions"
 
 

@@ -9,14 +9,19 @@ import pytest
 from app.serving.manager import READY, UNHEALTHY, ModelManager, ModelUnavailable
 from app.serving.registry import ModelsConfig
 from tests.conftest import make_settings
+from tests.utils.wait import wait_until_async
 
 
 class _Models(BaseHTTPRequestHandler):
     healthy = True
     auth_seen: list[str | None] = []
+    failed: dict[str | None, int] = {}  # failed health checks answered, by Authorization header
 
     def do_GET(self):  # noqa: N802 - http.server API
-        type(self).auth_seen.append(self.headers.get("Authorization"))
+        auth = self.headers.get("Authorization")
+        type(self).auth_seen.append(auth)
+        if not type(self).healthy:
+            type(self).failed[auth] = type(self).failed.get(auth, 0) + 1
         self.send_response(200 if type(self).healthy else 500)
         self.end_headers()
         self.wfile.write(b'{"object": "list", "data": []}')
@@ -29,7 +34,7 @@ class _Models(BaseHTTPRequestHandler):
 def upstream():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Models)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Models.healthy, _Models.auth_seen = True, []
+    _Models.healthy, _Models.auth_seen, _Models.failed = True, [], {}
     yield server
     server.shutdown()
 
@@ -47,9 +52,12 @@ def test_external_server_becomes_ready_and_goes_down_only_after_repeated_failure
         assert await manager.wait_ready(5)
         assert manager.resolve("ext").server.state == READY
         _Models.healthy = False
-        await asyncio.sleep(0.06)  # one failed check: still ready
+        # one failed check: still ready
+        await wait_until_async(lambda: _Models.failed.get(None, 0) >= 1, message="a failed health check")
         assert manager.servers["ext"].state == READY
-        await asyncio.sleep(0.5)  # several in a row: down, and requests are refused
+        # several in a row: down, and requests are refused
+        await wait_until_async(lambda: manager.servers["ext"].state == UNHEALTHY, timeout=5,
+                               message="'ext' to go down")
         assert manager.servers["ext"].state == UNHEALTHY
         with pytest.raises(ModelUnavailable, match="'ext'"):
             manager.resolve("ext")

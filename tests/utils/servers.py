@@ -1,14 +1,15 @@
 """Run the real app with uvicorn in a background thread, on a free port."""
 
 import asyncio
+import re
 import threading
-import time
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
 
 from app.serving.vllm_process import free_port
+from tests.utils.wait import wait_until
 
 
 class AppServer:
@@ -21,15 +22,14 @@ class AppServer:
 
     def __enter__(self) -> "AppServer":
         self.thread.start()
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("app did not start")
+        wait_until(self._healthy, timeout=60, interval=0.1, message=f"the app to start on {self.url}")
+        return self
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
@@ -56,3 +56,10 @@ class ManagerThread:
         asyncio.run_coroutine_threadsafe(self.manager.stop(), self.loop).result(60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+
+def requests_running(srv) -> float:  # type: ignore[no-untyped-def]
+    """Requests a managed vLLM server (a manager's `Server`) is generating now, from its /metrics."""
+    text = httpx.get(f"{srv.root_url}/metrics", timeout=10).text
+    m = re.search(r'^vllm:num_requests_running\{[^}]*\} ([0-9.]+)', text, re.M)
+    return float(m.group(1)) if m else 0.0
