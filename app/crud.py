@@ -73,9 +73,9 @@ def record_generation(database_url: str, fields: dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------ chat
 def chat_messages(*, session: Session, conversation_id: str) -> list[Message]:
-    """A citizen chat conversation in order (battle messages are not chat)."""
+    """A citizen chat conversation in order."""
     query = (select(Message)
-             .where(Message.conversation_id == conversation_id, Message.battle_id.is_(None))
+             .where(Message.conversation_id == conversation_id)
              .order_by(Message.turn, Message.id))
     return list(session.scalars(query))
 
@@ -92,13 +92,13 @@ def add_chat_message(*, session: Session, conversation_id: str, turn: int, role:
 
 def next_chat_turn(*, session: Session, conversation_id: str) -> int:
     last = session.scalar(select(func.max(Message.turn)).where(
-        Message.conversation_id == conversation_id, Message.battle_id.is_(None)))
+        Message.conversation_id == conversation_id))
     return 1 if last is None else last + 1
 
 
 def chat_message(*, session: Session, message_id: int, conversation_id: str) -> Message | None:
     """One chat message, only if it belongs to `conversation_id` (the anonymous owner's key)."""
     row = session.get(Message, message_id)
-    if row is None or row.conversation_id != conversation_id or row.battle_id is not None:
+    if row is None or row.conversation_id != conversation_id:
         return None
     return row

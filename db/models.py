@@ -36,22 +36,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
-class ModelRecord(Base):
-    """A served model (contestant) as it was when it answered: name plus revision."""
-
-    __tablename__ = "models"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
-    display_name: Mapped[str] = mapped_column(String(256), default="")
-    kind: Mapped[str] = mapped_column(
-        String(32), default="instruct"
-    )  # base | instruct | fine-tuned
-    params: Mapped[str] = mapped_column(String(32), default="")
-    revision: Mapped[str] = mapped_column(String(128), default="")
-    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
 class ApiKey(Base):
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,14 +145,12 @@ class Battle(Base):
 
 
 class Message(Base):
-    """A turn of a chat conversation or of one side of a battle, with feedback."""
+    """A turn of a citizen chat conversation, with feedback (battles keep their turns in `Battle`)."""
 
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     conversation_id: Mapped[str] = mapped_column(String(64), index=True)
-    battle_id: Mapped[str | None] = mapped_column(ForeignKey("battles.id"), index=True)
-    side: Mapped[str | None] = mapped_column(String(1))  # a | b inside a battle
     turn: Mapped[int] = mapped_column(Integer, default=0)
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)

@@ -46,6 +46,7 @@ def export(
     from app.settings import get_settings
     from arena.export import export_dataset
     from db.session import session_scope
+    from eval.langid import detect_language
 
     err = Console(stderr=True)
     try:
@@ -65,7 +66,7 @@ def export(
 
             with session_scope(settings.database_url) as session:
                 summary = export_dataset(session=session, out_dir=out_dir, options=options,
-                                         salt=settings.secret_salt, progress=progress)
+                                         salt=settings.secret_salt, progress=progress, language_of=detect_language)
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from None

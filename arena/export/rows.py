@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,10 +101,9 @@ def _battle_filters(query: Select[Any], options: ExportOptions, *, optional: boo
     return query
 
 
-def _first_user_language() -> Any:
-    return (select(Message.language)
-            .where(Message.battle_id == Battle.id, Message.role == "user", Message.language.is_not(None))
-            .order_by(Message.turn, Message.id).limit(1).correlate(Battle).scalar_subquery())
+def _first_question(conversation: Any) -> str | None:
+    first = next((m.get("content") for m in conversation or [] if m.get("role") == "user"), None)
+    return first if isinstance(first, str) and first.strip() else None
 
 
 class VoteRecord:
@@ -150,8 +149,8 @@ def _dpo_row(battle: dict[str, Any], vote: dict[str, Any]) -> dict[str, Any] | N
     }
 
 
-def vote_records(*, session: Session, options: ExportOptions, hasher: IdHasher,
-                 scrub: Scrubber) -> Iterator[VoteRecord]:
+def vote_records(*, session: Session, options: ExportOptions, hasher: IdHasher, scrub: Scrubber,
+                 language_of: Callable[[str], str | None] | None = None) -> Iterator[VoteRecord]:
     """Every exported vote in vote-id order, as `battles`/`votes`/`dpo` rows in one pass."""
     query = (
         select(Vote.id, Vote.created_at, Vote.annotator_id, Vote.winner, Vote.winner_content,
@@ -161,7 +160,7 @@ def vote_records(*, session: Session, options: ExportOptions, hasher: IdHasher,
                Battle.conversation_b, Battle.turn, Battle.position, Battle.sampling_prob, Battle.mode,
                Battle.topic, Battle.revision_a, Battle.revision_b, Battle.params_a, Battle.params_b,
                Battle.identity_leak, Battle.gold, Battle.gold_better, Battle.flagged,
-               ConversationTask.set.label("source_set"), _first_user_language().label("language"))
+               ConversationTask.set.label("source_set"))
         .join(Battle, Vote.battle_id == Battle.id)
         .join(Annotator, Vote.annotator_id == Annotator.id)
         .outerjoin(ConversationTask, Battle.task_id == ConversationTask.id)
@@ -178,7 +177,7 @@ def vote_records(*, session: Session, options: ExportOptions, hasher: IdHasher,
             "winner": r.winner, "judge": judge,
             "conversation_a": scrub.conversation(r.conversation_a),
             "conversation_b": scrub.conversation(r.conversation_b),
-            "turn": r.turn, "anony": True, "language": r.language, "tstamp": tstamp,
+            "turn": r.turn, "anony": True, "language": language_of(q) if language_of and (q := _first_question(r.conversation_a)) else None, "tstamp": tstamp,
             "winner_content": r.winner_content, "winner_language": r.winner_language,
             "winner_overall": r.winner_overall, "decided_by": r.decided_by, "both_bad": r.both_bad,
             "position": r.position, "sampling_prob": r.sampling_prob, "mode": r.mode, "topic": r.topic,
@@ -203,23 +202,21 @@ def feedback_rows(*, session: Session, options: ExportOptions, hasher: IdHasher,
     user = aliased(Message)
     prompt = (select(user.content)
               .where(user.conversation_id == Message.conversation_id, user.turn == Message.turn,
-                     user.role == "user", or_(user.side.is_(None), user.side == Message.side))
+                     user.role == "user")
               .order_by(user.id).limit(1).correlate(Message).scalar_subquery())
-    query = (select(Message.id, Message.created_at, Message.conversation_id, Message.battle_id, Message.side,
+    query = (select(Message.id, Message.created_at, Message.conversation_id,
                     Message.turn, Message.model, Message.language, Message.feedback, Message.feedback_reason,
                     Message.content, Message.sources, prompt.label("prompt"))
-             .outerjoin(Battle, Message.battle_id == Battle.id)
              .where(Message.feedback.is_not(None))
              .order_by(Message.id))
     query = _window(query, Message.created_at, options)
-    query = _battle_filters(query, options, optional=True)
-    if options.models:  # chat answers have no battle: match the answering model instead
-        query = query.where(Message.model.in_(options.models))
+    if options.models:  # the filter selects battles between the listed models; chat answers are in none
+        query = query.where(false())
     for r in session.execute(query.execution_options(yield_per=options.chunk_size)):
         sources = scrub.json_text(r.sources) if r.sources else None
         yield {
             "message_id": r.id, "conversation_id": hasher(f"conversation:{r.conversation_id}"),
-            "question_id": r.battle_id, "side": r.side, "turn": r.turn, "model": r.model, "language": r.language,
+            "turn": r.turn, "model": r.model, "language": r.language,
             "feedback": r.feedback, "feedback_reason": scrub.text(r.feedback_reason),
             "prompt": scrub.text(r.prompt), "response": scrub.text(r.content), "sources": sources,
             "tstamp": epoch(r.created_at),

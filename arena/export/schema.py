@@ -89,8 +89,6 @@ VOTES = ConfigSpec("votes", "One row per human vote, without the conversations."
 TURN_FEEDBACK = ConfigSpec("turn_feedback", "Thumbs up/down that chat users gave single answers.", (
     ("message_id", _I, "id of the rated answer"),
     ("conversation_id", _S, "the conversation, HMAC-hashed like annotator ids"),
-    ("question_id", _S, "battle id when the answer was part of a battle, else null"),
-    ("side", _S, "a | b inside a battle, else null"),
     ("turn", _I, "turn number inside the conversation"),
     ("model", _S, "model that answered"),
     ("language", _S, "language tag of the answer"),

@@ -126,8 +126,13 @@ def _clear_previous(out_dir: Path) -> None:
 
 
 def export_dataset(*, session: Session, out_dir: Path, options: ExportOptions, salt: str,
-                   progress: Progress | None = None) -> ExportSummary:
-    """Export every config from the database into ``out_dir`` and write the dataset card."""
+                   progress: Progress | None = None,
+                   language_of: Callable[[str], str | None] | None = None) -> ExportSummary:
+    """Export every config from the database into ``out_dir`` and write the dataset card.
+
+    ``language_of`` tags each battle with the language of its first question (kazarena passes
+    eval.langid.detect_language, as the chat tags its messages); without it the column is null.
+    """
     if salt == DEFAULT_SALT:
         logger.warning("exporting with the development salt: annotator hashes are not private; "
                        "set KAZARENA_SECRET_SALT")
@@ -148,7 +153,8 @@ def export_dataset(*, session: Session, out_dir: Path, options: ExportOptions, s
         return TableSink(out_dir, CONFIGS[name], formats, size, progress)
 
     with sink("battles") as battles, sink("votes") as votes, sink("dpo") as dpo:
-        for record in vote_records(session=session, options=options, hasher=hasher, scrub=scrub):
+        for record in vote_records(session=session, options=options, hasher=hasher, scrub=scrub,
+                                   language_of=language_of):
             battles.add(record.battle)
             votes.add(record.vote)
             if record.dpo is not None:

@@ -11,6 +11,7 @@ from app.serving.registry import ModelsConfig
 from app.serving.vllm_process import free_port
 from arena.export import ExportOptions, export_dataset
 from db.session import session_scope
+from eval.langid import detect_language
 from tests.conftest import make_settings
 from tests.utils.export_data import fill, folder_files, leaks, zip_files
 
@@ -59,7 +60,7 @@ def test_admin_gets_a_zip_of_the_same_files_as_the_cli(client, tmp_path, fmt):
     zipped = zip_files(resp.content)
 
     with session_scope(client.db) as s:
-        export_dataset(session=s, out_dir=tmp_path / "cli", salt=SALT,
+        export_dataset(session=s, out_dir=tmp_path / "cli", salt=SALT, language_of=detect_language,
                        options=ExportOptions.from_args(fmt=fmt, since="2026-03-01", include_gold=True))
     assert zipped == folder_files(tmp_path / "cli")
     assert "battles/train.parquet" in zipped and ("battles/train.jsonl" in zipped) == (fmt == "both")

@@ -11,6 +11,7 @@ import yaml
 from arena.export import ExportOptions, export_dataset
 from arena.export.schema import CONFIGS
 from db.session import session_scope
+from eval.langid import detect_language
 from tests.utils.export_data import (
     ANSWER_B,
     PROMPT,
@@ -27,7 +28,8 @@ SCRUBBED_ANSWER_A = "Зейнетақы туралы ақпаратты [EMAIL] 
 
 def run(url, out, salt=SALT, **options):
     with session_scope(url) as session:
-        return export_dataset(session=session, out_dir=out, options=ExportOptions(**options), salt=salt)
+        return export_dataset(session=session, out_dir=out, options=ExportOptions(**options), salt=salt,
+                              language_of=detect_language)
 
 
 def load(out, config, cache):
@@ -68,7 +70,7 @@ def test_every_config_round_trips_through_load_dataset(db_url, tmp_path):
     (fb,) = rows["turn_feedback"]
     assert fb["prompt"] == "Жеке куәлігімнің нөмірі [ID_CARD], оны қалай ауыстырамын?"
     assert (fb["feedback"], fb["feedback_reason"]) == (-1, "маған [PHONE] нөміріне хабарласыңыз")
-    assert fb["conversation_id"] == expected_judge(SALT, "conversation:chat-1") and fb["question_id"] is None
+    assert fb["conversation_id"] == expected_judge(SALT, "conversation:chat-1") and "question_id" not in fb
     assert json.loads(fb["sources"]) == [{"id": "gov-12", "title": "Жеке куәлік алу"}]
 
     judged = rows["judgments"]

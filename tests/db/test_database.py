@@ -8,13 +8,19 @@ from db.migrate import current, downgrade, upgrade
 from db.models import Annotator, Battle, Vote
 from db.session import get_engine, session_scope
 
-TABLES = {"models", "api_keys", "generations", "annotators", "battles", "messages", "votes", "judge_verdicts",
+TABLES = {"api_keys", "generations", "annotators", "battles", "messages", "votes", "judge_verdicts",
           "annotator_sessions", "conversation_tasks", "eval_results", "annotator_flag_reviews"}
 
 
 def test_migrations_create_every_table_and_round_trip(db_url):
-    assert current(db_url) == "0004"
+    assert current(db_url) == "0005"
     assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
+    # 0005 dropped what nothing used: the models table and the battle columns of messages
+    assert "models" not in inspect(get_engine(db_url)).get_table_names()
+    assert {c["name"] for c in inspect(get_engine(db_url)).get_columns("messages")}.isdisjoint({"battle_id", "side"})
+    downgrade(db_url, "0004")
+    assert "models" in inspect(get_engine(db_url)).get_table_names()
+    upgrade(db_url)
     downgrade(db_url, "base")
     assert not TABLES & set(inspect(get_engine(db_url)).get_table_names())
     upgrade(db_url)

@@ -93,8 +93,6 @@ def fill(url: str) -> Filled:
 
         b1 = battle(1)
         v1 = vote(b1, asel, "k-0001", "model_a", winner_language="tie", comment=COMMENT)
-        s.add(Message(battle_id=b1.id, conversation_id=f"battle-{b1.id}", side="a", turn=1, role="user",
-                      content=PROMPT, language="kk-cyrl", created_at=at(1)))
         b2 = battle(2, mode="continuation", task_id="cult-7", topic="history",
                     conversation_a=_conv("Абылай хан туралы әңгіме...", "Абылай хан 1711 жылы туған."),
                     conversation_b=_conv("Абылай хан туралы әңгіме...", "Білмеймін."))

@@ -19,6 +19,7 @@ from app.errors import ServiceError
 from arena.export import ExportOptions, export_dataset
 from arena.export.archive import zip_folder
 from db.session import session_scope
+from eval.langid import detect_language
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def export_archive(
     try:
         with session_scope(settings.database_url) as session:
             summary = export_dataset(session=session, out_dir=Path(folder.name), options=options,
+                                     language_of=detect_language,
                                      salt=settings.secret_salt)
     except BaseException:
         folder.cleanup()
