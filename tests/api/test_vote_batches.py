@@ -6,8 +6,8 @@ import uuid
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from app.services import accounts
 from app.errors import ServiceError
+from app.services import accounts
 from app.services.vote_writer import VoteWriter
 from app.services.votes import Ballot, VoteRequest, cast_votes
 from db.models import Battle, Vote

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from arena.sampler import draw_pair, pair_probabilities
 from arena.protocol import VoteError, resolve
+from arena.sampler import draw_pair, pair_probabilities
 
 
 def test_pair_probabilities_follow_weights_and_balance():
