@@ -4,9 +4,13 @@ A packed row of 512 tokens over Gemma 3's 262k vocabulary is 0.5 GiB of fp32
 logits, most of them at prompt positions whose loss is masked anyway. Here the
 model body runs once for the final hidden states; the LM head (with any final
 logit soft-capping) and the cross-entropy then run only on the positions whose
-next-token label is a target, ``LOSS_CHUNK`` rows at a time, each chunk
-checkpointed so that its logits are freed after the forward and recomputed in
-the backward. The peak is one chunk's logits, whatever the batch and length.
+next-token label is a target, ``LOSS_CHUNK`` rows at a time. The peak is one
+chunk's logits, whatever the batch and length:
+- a head that takes no gradient (LoRA): each chunk's gradient with respect to
+  its rows is formed in the forward, right after its loss, so the logits are
+  built once (two head matmuls per target row, none recomputed);
+- a head that is trained (full fine-tuning, tied embeddings): each chunk is
+  checkpointed, its logits freed after the forward and recomputed in the backward.
 
 The body runs inside the model's own forward (the head applied to no position,
 ``logits_to_keep`` empty) and a forward hook on the decoder picks up its
@@ -26,7 +30,7 @@ from torch.utils.checkpoint import checkpoint
 from train.formatting import IGNORE_INDEX
 from train.packing import block_causal_mask
 
-LOSS_CHUNK = 1024  # target rows per head chunk: 1024 x 262k fp32 logits = 1 GiB at most
+LOSS_CHUNK = 512  # target rows per head chunk: 512 x 262k fp32 logits = 0.5 GiB at most
 
 
 def token_losses(
@@ -53,17 +57,22 @@ def token_losses(
     head = _unwrap(model).get_output_embeddings()
     softcap = getattr(_unwrap(model).config.get_text_config(), "final_logit_softcapping", None)
     rows, labels = hidden[selected], targets[selected]  # (n_targets, hidden), (n_targets,)
-    pieces = []
-    for start in range(0, len(rows), chunk_size):
-        args = (rows[start : start + chunk_size], labels[start : start + chunk_size], head, softcap)
-        if torch.is_grad_enabled():
-            pieces.append(checkpoint(_head_cross_entropy, *args, use_reentrant=False))
-        else:
-            pieces.append(_head_cross_entropy(*args))
-    losses = torch.zeros(targets.shape, dtype=torch.float32, device=hidden.device)
-    if pieces:
-        losses = losses.masked_scatter(selected, torch.cat(pieces))
-    return losses
+    frozen = type(head) is torch.nn.Linear and not any(p.requires_grad for p in head.parameters())
+    if frozen and torch.is_grad_enabled() and len(rows):
+        per_row = _FrozenHeadCrossEntropy.apply(rows, labels, head.weight, head.bias, softcap, chunk_size)
+    else:
+        pieces = []
+        for start in range(0, len(rows), chunk_size):
+            args = (rows[start : start + chunk_size], labels[start : start + chunk_size], head, softcap)
+            if torch.is_grad_enabled():
+                pieces.append(checkpoint(_head_cross_entropy, *args, use_reentrant=False))
+            else:
+                pieces.append(_head_cross_entropy(*args))
+        per_row = torch.cat(pieces) if pieces else rows.new_zeros(0, dtype=torch.float32)
+    # masked_scatter keeps the graph connected even when no position is a target
+    return torch.zeros(targets.shape, dtype=torch.float32, device=hidden.device).masked_scatter(
+        selected, per_row
+    )
 
 
 def count_targets(batch: dict[str, torch.Tensor]) -> int:
@@ -110,6 +119,48 @@ def _head_cross_entropy(
     if softcap is not None:  # as the model's own forward does (Gemma 2)
         logits = torch.tanh(logits / softcap) * softcap
     return F.cross_entropy(logits.float(), labels, reduction="none")
+
+
+class _FrozenHeadCrossEntropy(torch.autograd.Function):
+    """Per-row cross-entropy through a fixed head, its row gradients formed in the forward.
+
+    The gradient of row i's loss with respect to row i is ``(softmax(z_i) - onehot(y_i)) @ W``
+    (times the soft-cap's derivative), whatever weight the caller later gives that loss; the
+    backward only scales it by that weight. Shapes: rows (n, hidden), labels (n,) -> (n,).
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        rows: torch.Tensor,
+        labels: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        softcap: float | None,
+        chunk_size: int,
+    ) -> torch.Tensor:
+        losses, grads = [], []
+        for start in range(0, len(rows), chunk_size):
+            x, y = rows[start : start + chunk_size], labels[start : start + chunk_size]
+            logits = F.linear(x, weight, bias)
+            if softcap is not None:
+                capped = torch.tanh(logits / softcap)
+                logits = capped * softcap
+            logits = logits.float()
+            log_z = torch.logsumexp(logits, dim=-1)
+            losses.append(log_z - logits.gather(1, y[:, None]).squeeze(1))
+            grad_logits = logits.sub_(log_z[:, None]).exp_()  # softmax, in place of the logits
+            grad_logits[torch.arange(len(y), device=y.device), y] -= 1.0
+            if softcap is not None:
+                grad_logits.mul_(1 - capped.float().square())
+            grads.append(torch.matmul(grad_logits.to(weight.dtype), weight).to(rows.dtype))
+        ctx.save_for_backward(torch.cat(grads))
+        return torch.cat(losses)
+
+    @staticmethod
+    def backward(ctx: Any, grad_losses: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        (grad_rows,) = ctx.saved_tensors
+        return grad_losses[:, None].to(grad_rows.dtype) * grad_rows, None, None, None, None, None
 
 
 def _unwrap(model: Any) -> Any:
