@@ -133,7 +133,7 @@ def _new_battle(runtime: Runtime, db: Session, annotator_id: int, mode: str, pro
     if not gold:
         for side, name in (("a", draw.model_a), ("b", draw.model_b)):
             route = runtime.manager.resolve(name)
-            setattr(battle, f"params_{side}", client.sampling_params(route, {}))
+            setattr(battle, f"params_{side}", client.sampling_params(route, {}, arena=True))
             setattr(battle, f"revision_{side}", route.server.spec.upstream_name())
     return battle
 
@@ -151,7 +151,7 @@ async def _side_stream(runtime: Runtime, battle: Battle, side: str, queue: "asyn
         else:
             route = runtime.manager.resolve(name)
             messages = prepare_messages(route.spec, convo, runtime.grounder).messages
-            params = getattr(battle, f"params_{side}") or client.sampling_params(route, {})
+            params = getattr(battle, f"params_{side}") or client.sampling_params(route, {}, arena=True)
             call = CallLog(runtime.database_url, "arena", name, params, messages=convo)
             async for d in logged_chat_stream(runtime.manager, route, messages, params, call):
                 if d.text:
@@ -192,7 +192,7 @@ async def run_turn(runtime: Runtime, battle: Battle) -> AsyncIterator[dict[str, 
                         battle.events = [*battle.events, {"type": "replaced", "side": side, "from": old, "to": new, "error": str(exc)[:300]}]
                         setattr(battle, f"model_{side}", new)
                         route = runtime.manager.resolve(new)
-                        setattr(battle, f"params_{side}", client.sampling_params(route, {}))
+                        setattr(battle, f"params_{side}", client.sampling_params(route, {}, arena=True))
                         setattr(battle, f"revision_{side}", route.server.spec.upstream_name())
                         yield {"side": label[side], "restart": True}
                         tasks[side] = asyncio.create_task(_side_stream(runtime, battle, side, queue))

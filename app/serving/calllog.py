@@ -3,7 +3,8 @@
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,29 +66,39 @@ async def drain(timeout: float = 10.0) -> None:
 
 
 # ------------------------------------------------------------------ logged calls
-# Every model call our endpoints, the chat and the arena make goes through one of these three, so
+# Every model call our endpoints, the chat and the arena make goes through one of these four, so
 # each is timed, counted and stored the same way: status "ok" when the model finished, "error" (with
 # the message) when it failed, "cancelled" when the caller went away first.
+@contextmanager
+def recorded(call: CallLog, model: str) -> Iterator[None]:
+    """Finish `call` however the block ends; a model failure leaves it as a ServiceError."""
+    status, error = "cancelled", None
+    try:
+        yield
+        status = "ok"
+    except Exception as exc:
+        failure = client.upstream_error(model, exc)
+        status, error = "error", failure.message
+        raise failure from exc
+    finally:
+        call.finish(status, error)
+
+
 async def logged_chat(manager: ModelManager, route: Route, messages: list[dict[str, Any]], params: dict[str, Any],
                       call: CallLog) -> client.Delta:
     """One non-streamed chat answer."""
-    try:
+    with recorded(call, route.spec.name):
         out = await client.complete_chat(manager, route, messages, params)
-    except Exception as exc:
-        error = client.upstream_error(route.spec.name, exc)
-        call.finish("error", error.message)
-        raise error from exc
-    call.token(out.text)
-    call.finish_reason, call.prompt_tokens, call.completion_tokens = out.finish_reason, out.prompt_tokens, out.completion_tokens
-    call.finish()
+        call.token(out.text)
+        call.finish_reason, call.prompt_tokens, call.completion_tokens = (
+            out.finish_reason, out.prompt_tokens, out.completion_tokens)
     return out
 
 
 async def logged_chat_stream(manager: ModelManager, route: Route, messages: list[dict[str, Any]],
                              params: dict[str, Any], call: CallLog) -> AsyncIterator[client.Delta]:
-    """A streamed chat answer, delta by delta; model failures are raised as ServiceError."""
-    status, error = "cancelled", None
-    try:
+    """A streamed chat answer, delta by delta."""
+    with recorded(call, route.spec.name):
         async for d in client.stream_chat(manager, route, messages, params):
             if d.text:
                 call.token(d.text)
@@ -95,38 +106,25 @@ async def logged_chat_stream(manager: ModelManager, route: Route, messages: list
                 call.finish_reason = d.finish_reason or call.finish_reason
                 call.prompt_tokens, call.completion_tokens = d.prompt_tokens, d.completion_tokens
             yield d
-        status = "ok"
-    except Exception as exc:
-        failure = client.upstream_error(route.spec.name, exc)
-        status, error = "error", failure.message
-        raise failure from exc
-    finally:
-        call.finish(status, error)
 
 
 async def logged_proxy(manager: ModelManager, route: Route, kind: str, body: dict[str, Any],
                        call: CallLog) -> dict[str, Any]:
     """An OpenAI-compatible request passed through without streaming."""
-    try:
+    with recorded(call, route.spec.name):
         data = await client.proxy(manager, route, kind, body)
-    except Exception as exc:
-        error = client.upstream_error(route.spec.name, exc)
-        call.finish("error", error.message)
-        raise error from exc
-    usage = data.get("usage") or {}
-    call.prompt_tokens, call.completion_tokens = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
-    choices = data.get("choices") or [{}]
-    call.token(choice_text(choices[0]))
-    call.finish_reason = choices[0].get("finish_reason")
-    call.finish()
+        usage = data.get("usage") or {}
+        call.prompt_tokens, call.completion_tokens = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+        choices = data.get("choices") or [{}]
+        call.token(choice_text(choices[0]))
+        call.finish_reason = choices[0].get("finish_reason")
     return data
 
 
 async def logged_proxy_stream(manager: ModelManager, route: Route, kind: str, body: dict[str, Any],
                               call: CallLog) -> AsyncIterator[dict[str, Any]]:
     """An OpenAI-compatible stream passed through event by event, up to the upstream's [DONE]."""
-    status, error = "cancelled", None
-    try:
+    with recorded(call, route.spec.name):
         async for event in client.proxy_stream(manager, route, kind, body):
             if event is None:
                 break
@@ -138,13 +136,6 @@ async def logged_proxy_stream(manager: ModelManager, route: Route, kind: str, bo
                 call.prompt_tokens = event["usage"].get("prompt_tokens", 0)
                 call.completion_tokens = event["usage"].get("completion_tokens", 0)
             yield event
-        status = "ok"
-    except Exception as exc:
-        failure = client.upstream_error(route.spec.name, exc)
-        status, error = "error", failure.message
-        raise failure from exc
-    finally:
-        call.finish(status, error)
 
 
 def choice_text(choice: dict[str, Any]) -> str:

@@ -24,14 +24,17 @@ class Delta:
     completion_tokens: int = 0
 
 
-def sampling_params(route: Route, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The contestant's configured sampling, with the request's values on top."""
+def sampling_params(route: Route, overrides: dict[str, Any], *, arena: bool = False) -> dict[str, Any]:
+    """The contestant's configured sampling, with the request's values on top (an arena answer is capped)."""
     base = route.spec.sampling
-    params: dict[str, Any] = {"temperature": base.temperature, "top_p": base.top_p, "max_tokens": base.max_tokens}
+    params: dict[str, Any] = {"temperature": base.temperature, "top_p": base.top_p,
+                              "max_tokens": min(base.max_tokens, base.arena_max_tokens) if arena else base.max_tokens}
     params.update({k: v for k, v in overrides.items() if v is not None and k != "stop"})
     stops = [*base.stop, *(overrides.get("stop") or [])]
     if stops:
         params["stop"] = stops
+    if base.repetition_penalty is not None:  # not an OpenAI field: vLLM reads it from the body's extras
+        params["extra_body"] = {"repetition_penalty": base.repetition_penalty}
     return params
 
 

@@ -18,7 +18,14 @@ from openai import AsyncOpenAI
 
 from app.errors import ServiceError
 from app.serving import vllm_process
-from app.serving.registry import ModelsConfig, ModelSpec, available, resolve_model_path
+from app.serving.registry import (
+    ModelsConfig,
+    ModelSpec,
+    available,
+    lora_rank,
+    resolve_lora_path,
+    resolve_model_path,
+)
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -204,7 +211,8 @@ class ModelManager:
     def _command(self, srv: Server) -> list[str]:
         spec = srv.spec
         loras = {
-            m.name: m.lora for m in self.contestants.values() if m.lora and m.server == spec.name
+            m.name: resolve_lora_path(m, self.settings.models_dir)
+            for m in self.contestants.values() if m.lora and m.server == spec.name
         }
         cpu = not vllm_process.has_cuda()
         dtype = "float32" if cpu and spec.dtype == "auto" else spec.dtype
@@ -215,7 +223,8 @@ class ModelManager:
             port=int(srv.root_url.rsplit(":", 1)[1]),
             dtype=dtype,
             max_model_len=spec.max_model_len,
-            lora_modules={k: v for k, v in loras.items() if v},
+            lora_modules={k: str(v) for k, v in loras.items()},
+            max_lora_rank=max((lora_rank(p) for p in loras.values()), default=0),
             extra_args=spec.vllm_args,
             cpu=cpu,
         )

