@@ -3,11 +3,12 @@
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,8 +25,10 @@ _USERNAME = re.compile(r"^[\w.-]{3,32}$", re.UNICODE)
 _hasher = PasswordHasher()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class Registration:
+    """What a newcomer sends to register (also the body of `POST /api/arena/register`)."""
+
     username: str
     password: str
     proficiency: str

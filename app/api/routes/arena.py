@@ -19,19 +19,6 @@ router = APIRouter(prefix="/api/arena", tags=["arena"])
 AnnotatorId = Annotated[int, Path(ge=1, le=2**63 - 1, description="an annotator's id")]
 
 
-class RegisterIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str
-    password: str
-    proficiency: str
-    education: str = ""
-    region: str = ""
-    script: str = "cyrillic"
-    consent: bool = False
-    age_confirmed: bool = False
-    consent_version: str = accounts.CONSENT_VERSION
-
-
 class LoginIn(BaseModel):
     username: str = Field(max_length=256)
     password: str = Field(max_length=256)
@@ -69,9 +56,9 @@ def read_consent(lang: str = "kk") -> dict[str, str]:
 
 
 @router.post("/register", status_code=201)
-def create_annotator(body: RegisterIn, session: SessionDep) -> dict[str, object]:
+def create_annotator(body: accounts.Registration, session: SessionDep) -> dict[str, object]:
     """Register an annotator; consent to the current notice and age 16+ are required."""
-    return moderation.public(accounts.register(session=session, reg=accounts.Registration(**body.model_dump())))
+    return moderation.public(accounts.register(session=session, reg=body))
 
 
 @router.post("/login")
