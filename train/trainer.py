@@ -7,9 +7,11 @@ held-out loss, checkpoints with resume, and at the end a standard Hugging Face
 directory (or a LoRA adapter) with run_manifest.json, renamed into place only
 once complete (train/checkpoints.py).
 
-Run (one device; CPU uses fp32, a GPU bf16), LoRA on the embedded Gemma 3 270M:
+Run (one device; CPU uses fp32, a GPU bf16): LoRA on the embedded Gemma 3 270M, into the
+adapter directory that configs/models.yaml serves as gemma-3-270m-kk:
     kazarena train --model ~/.cache/kazarena/models/gemma-3-270m --chat-template gemma --lora \
-        --data data/ift/train.jsonl --eval-data data/ift/test.jsonl --seq-len 512 --out runs/gemma-ift
+        --data data/ift/train.jsonl --eval-data data/ift/test.jsonl --seq-len 512 --lr 2e-4 \
+        --batch-size 2 --max-steps 14 --eval-every 7 --save-every 0 --out data/adapters/gemma-3-270m-kk
 Several GPUs with FSDP:
     accelerate launch --config_file configs/accelerate_fsdp.yaml -m app.cli.train --model ... --data ...
 """
