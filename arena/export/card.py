@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 __all__ = ["front_matter", "render_card"]
 
 _PII_NAMES = {
-    "email": "e-mail addresses", "card": "payment card numbers (13-19 digits, Luhn check)",
-    "iin": "IIN/BIN (12 digits, valid check digit, plausible birth date or registration month)",
-    "phone": "phone numbers (+7 / 8 and ten digits)", "passport": "passport numbers (N + 8 digits)",
+    "email": "e-mail addresses",
+    "iban": "bank accounts (IBAN of any country, ISO 13616 mod-97 check)",
+    "card": "payment card numbers (13-19 digits, Luhn check)",
+    "iin": "IIN/BIN (12 digits, plain or in groups, valid check digit, plausible birth date or registration month)",
+    "phone": "phone numbers (+7 / 8 / 7 and ten digits, in any common spacing; public hotlines kept)",
+    "passport": "passport numbers (N + 8 digits)",
     "id_card": "ID-card numbers (9 digits next to a word such as \"жеке куәлік\" or \"удостоверение\")",
+    "name": "names right after \"менің атым\", \"меня зовут\" or \"my name is\"",
 }
 
 
@@ -132,9 +136,11 @@ def render_card(summary: ExportSummary) -> str:
         "",
         "## Personal data", "",
         "- No usernames, password hashes, e-mail addresses or IP addresses are exported.",
-        f"- Annotator ids are replaced by HMAC-SHA256 under a secret key (key id `{summary.key_id}`): "
-        "the same annotator has the same `judge` value in every export made with this key, and the "
-        "hash cannot be reversed by trying every small id. Chat conversation ids are hashed the same way.",
+        "- Annotator ids (`judge`) were made with HMAC-SHA256 of the database id under a secret salt "
+        f"that the operator of the arena keeps and never publishes (key id `{summary.key_id}`, a "
+        "fingerprint of the salt, not the salt). Without the salt the ids cannot be reversed, not even "
+        "by trying every small id; the same annotator has the same `judge` value in every export made "
+        "with this salt. Chat conversation ids are hashed the same way.",
         "- Every free-text field (prompts, answers, comments, feedback reasons, judge replies, sampling "
         "parameters, annotator education and region) was scanned, and each match was replaced by a "
         "typed placeholder:", "",
@@ -144,7 +150,8 @@ def render_card(summary: ExportSummary) -> str:
         "",
         "- Battles that an admin flagged, gold control battles and votes of banned annotators are "
         "left out unless the selection above says otherwise.",
-        "- Automatic scrubbing misses what it cannot recognise (names, addresses): report anything "
+        "- Automatic scrubbing misses what it cannot recognise (names outside a self-introduction, "
+        "addresses): report anything "
         "personal you find to the maintainers and do not redistribute it.", "",
         "## Schema", "", *_schema_tables(),
     ]

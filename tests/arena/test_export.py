@@ -94,7 +94,8 @@ def test_every_config_round_trips_through_load_dataset(db_url, tmp_path):
     assert multi["chosen"][-1]["content"] == "Қайталап жіберіңіз."
 
     # Every replacement counted once, where it was found (DPO reuses scrubbed battles).
-    assert summary.pii == {"email": 7, "card": 1, "iin": 4, "phone": 6, "passport": 1, "id_card": 3}
+    assert summary.pii == {"email": 7, "iban": 0, "card": 1, "iin": 4, "phone": 6, "passport": 1, "id_card": 3,
+                           "name": 0}
 
 
 def test_nothing_personal_survives_in_any_file(db_url, tmp_path):

@@ -9,6 +9,8 @@ import pytest
 
 from arena.export.pii import (
     PII_TYPES,
+    find_pii,
+    iban_valid,
     iin_check_digit,
     is_valid_iin_or_bin,
     luhn_valid,
@@ -153,11 +155,14 @@ def test_look_alikes_are_left_alone(text):
 
 def test_several_types_in_one_kazakh_message_are_counted():
     text = (f"Сәлем! ЖСН {IIN}, тел. 8 701 123 45 67 немесе +7 747 765 43 21, e-mail: test.user@mail.kz, "
-            f"карта 4111 1111 1111 1111, паспорт N12345678, жеке куәлік 045678912. 2024 жылы 50 000 теңге.")
+            f"карта 4111 1111 1111 1111, паспорт N12345678, жеке куәлік 045678912. 2024 жылы 50 000 теңге. "
+            f"Менің атым Айгерім, шотым KZ86125KZT5004100100.")
     done = scrub_text(text)
     assert done.text == ("Сәлем! ЖСН [IIN], тел. [PHONE] немесе [PHONE], e-mail: [EMAIL], карта [CARD], "
-                         "паспорт [PASSPORT], жеке куәлік [ID_CARD]. 2024 жылы 50 000 теңге.")
-    assert dict(done.counts) == {"iin": 1, "phone": 2, "email": 1, "card": 1, "passport": 1, "id_card": 1}
+                         "паспорт [PASSPORT], жеке куәлік [ID_CARD]. 2024 жылы 50 000 теңге. "
+                         "Менің атым [NAME], шотым [IBAN].")
+    assert dict(done.counts) == {"iin": 1, "phone": 2, "email": 1, "card": 1, "passport": 1, "id_card": 1,
+                                 "name": 1, "iban": 1}
     again = scrub_text(done.text)
     assert again.text == done.text and not again.counts  # placeholders are never matched again
     assert set(done.counts) == set(PII_TYPES)
@@ -176,3 +181,74 @@ def test_scrub_json_walks_nested_values_and_keeps_keys():
 def test_non_text_is_refused():
     with pytest.raises(ValueError, match="string"):
         scrub_text(123)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------- the forms added for "Trust"
+def test_iban_check_is_iso_13616():
+    assert iban_valid("KZ86125KZT5004100100") and iban_valid("GB82 WEST 1234 5698 7654 32")
+    assert iban_valid("DE89370400440532013000") and iban_valid("kz86125kzt5004100100")
+    assert not iban_valid("KZ87125KZT5004100100")  # check digits off by one
+    assert not iban_valid("KZ86125KZT500410010")  # KZ is 20 characters
+    assert not iban_valid("KZ86125KZT50041001№0")
+
+
+MORE_POSITIVES = [
+    ("ЖСН: 880701 456788", "ЖСН: [IIN]", "iin"),
+    ("ИИН 8807 0145 6788, спасибо", "ИИН [IIN], спасибо", "iin"),
+    (f"IIN {IIN[:6]}-{IIN[6:]}", "IIN [IIN]", "iin"),
+    (f"{IIN} 2024 жылы берілген", "[IIN] 2024 жылы берілген", "iin"),
+    ("Шотым KZ86125KZT5004100100", "Шотым [IBAN]", "iban"),
+    ("IBAN: KZ86 125K ZT50 0410 0100, Halyk", "IBAN: [IBAN], Halyk", "iban"),
+    ("Konto DE89 3704 0044 0532 0130 00.", "Konto [IBAN].", "iban"),
+    ("account GB82WEST12345698765432", "account [IBAN]", "iban"),
+    ("77071234567", "[PHONE]", "phone"),
+    ("Нөмірім 7 705 123 45 67", "Нөмірім [PHONE]", "phone"),
+    ("звоните 8 (701) 123-45-67", "звоните [PHONE]", "phone"),
+    ("call +7 701 1234567", "call [PHONE]", "phone"),
+    ("WhatsApp: +7-747-765-43-21", "WhatsApp: [PHONE]", "phone"),
+    ("тел. (701) 123-45-67", "тел. [PHONE]", "phone"),
+    ("8 701 123 45 67 24/7 хабарласыңыз", "[PHONE] 24/7 хабарласыңыз", "phone"),
+    ("Меня зовут Асель Нурланова, я из Алматы", "Меня зовут [NAME], я из Алматы", "name"),
+    ("Менің атым Дәулет. Мен 20 жастамын", "Менің атым [NAME]. Мен 20 жастамын", "name"),
+    ("Менің есімім — Айгерім Сейітқызы", "Менің есімім — [NAME]", "name"),
+    ("Hi, my name is John Smith and I study in Astana", "Hi, my name is [NAME] and I study in Astana", "name"),
+]
+
+MORE_NEGATIVES = [
+    "0.87011234567",
+    "Коэффициент 0,87011234567 болды.",
+    "eGov байланыс орталығы: 1414 немесе 8 800 080 7777 (тегін).",
+    "Горячая линия +7 800 080 7777",
+    "Бағасы 150 000 теңге.",
+    "Бюджет 87 000 000 000 теңге.",
+    "ISBN 978-601-7150-55-3",
+    "ISBN 9786017150553",
+    "Индекс 050000, Алматы қ.",
+    "ҚР Конституциясының 12-бабы, Еңбек кодексінің 152-1-бабы",
+    "87,5% дауыс берді, 77.7% қатысты.",
+    "Менің атым жүйрік, ал сенікі баяу.",
+    "my name is not important",
+    "Меня зовут так же, как маму.",
+    "KZ86125KZT5004100101",  # mod-97 fails
+    "1999, 2000, 2001 және 2002 жылдар",
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "kind"), MORE_POSITIVES)
+def test_more_positives_are_replaced(text, expected, kind):
+    done = scrub_text(text)
+    assert done.text == expected
+    assert dict(done.counts) == {kind: 1}
+
+
+@pytest.mark.parametrize("text", MORE_NEGATIVES)
+def test_more_look_alikes_are_left_alone(text):
+    done = scrub_text(text)
+    assert done.text == text and not done.counts
+
+
+def test_find_pii_spans_are_in_the_original_text():
+    text = "Менің атым Айгерім, телефон +7 701 123 45 67, шот KZ86125KZT5004100100"
+    spans = find_pii(text)
+    assert [(text[s.start:s.end], s.type) for s in spans] == [
+        ("Айгерім", "name"), ("+7 701 123 45 67", "phone"), ("KZ86125KZT5004100100", "iban")]
