@@ -252,3 +252,38 @@ def test_find_pii_spans_are_in_the_original_text():
     spans = find_pii(text)
     assert [(text[s.start:s.end], s.type) for s in spans] == [
         ("Айгерім", "name"), ("+7 701 123 45 67", "phone"), ("KZ86125KZT5004100100", "iban")]
+
+
+# ------------------------------------------------------------- the corpus bench
+def _bench():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "pii.py"
+    spec = importlib.util.spec_from_file_location("bench_pii", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_corpus_is_big_labelled_and_trilingual():
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in
+            (Path(__file__).resolve().parents[1] / "data" / "pii_corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 500 and len({r["id"] for r in rows}) == len(rows)
+    assert {r["lang"] for r in rows} == {"kk", "ru", "en"}
+    assert sum(not r["spans"] for r in rows) >= 50  # look-alikes that must be kept
+    assert {s["type"] for r in rows for s in r["spans"]} == set(PII_TYPES)
+    for r in rows:
+        for s in r["spans"]:
+            assert 0 <= s["start"] < s["end"] <= len(r["text"]) and r["text"][s["start"]:s["end"]].strip()
+
+
+def test_bench_recall_is_one_on_every_planted_type_and_precision_at_least_098():
+    result = _bench().evaluate()
+    assert result["snippets"] >= 500
+    for kind, scores in result["types"].items():
+        assert scores["support"] > 0 and scores["recall"] == 1.0, (kind, scores)
+    assert result["overall"]["precision"] >= 0.98, result["overall"]
