@@ -38,16 +38,18 @@ class GenerationItem:
     instruction: str
     reference: str
     topic: str | None = None
+    set_name: str | None = None  # the row's "set": govset | cultset
 
 
 def load_generation_items(path: Path | str = IFT_TEST, *, limit: int | None = None) -> list[GenerationItem]:
-    """IFT pairs ``{id, instruction, output, topic}`` (the test split by default)."""
+    """IFT pairs ``{id, instruction, output, topic, set}`` (the test split by default)."""
     items = []
     for lineno, row in iter_jsonl(path):
         missing = [k for k in ("id", "instruction", "output") if not row.get(k)]
         if missing:
             raise ValueError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
-        items.append(GenerationItem(str(row["id"]), row["instruction"], row["output"], row.get("topic")))
+        items.append(GenerationItem(str(row["id"]), row["instruction"], row["output"], row.get("topic"),
+                                    row.get("set")))
     if not items:
         raise ValueError(f"{path}: no items")
     return items[:limit] if limit is not None else items

@@ -17,14 +17,16 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from eval.comparison import PairComparison, compare_pair, item_scores, model_rows, pair_rows
 from eval.conversation import Dialogue, continue_dialogues, judge_dialogues
 from eval.generation import GenerationItem, TextScores, generate, judge_generation, text_scores
+from eval.heldout_loss import ItemLoss, chat_prompt, heldout_losses
 from eval.mcq import (
     CompletionsScorer,
     MCQDataset,
@@ -136,6 +138,8 @@ class PairwiseRun:
     verdicts: dict[str, list[str]]  # challenger -> verdicts against the baseline
     preferences: tuple[Preference, ...]
     rows: tuple[ScoreRow, ...]
+    comparisons: tuple[PairComparison, ...] = ()  # generation with pairs: fine-tuned vs vanilla
+    checks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # model -> per-item echo/kazakh/loss
 
 
 def text_rows(dataset: str, scores: Iterable[TextScores], details: dict[str, Any]) -> list[ScoreRow]:
@@ -151,6 +155,17 @@ def text_rows(dataset: str, scores: Iterable[TextScores], details: dict[str, Any
     return rows
 
 
+def check_pairs(models: Sequence[str], pairs: Sequence[tuple[str, str]]) -> None:
+    """Refuse a pair naming a model that is not evaluated, or one model twice."""
+    for tuned, vanilla in pairs:
+        missing = [m for m in (tuned, vanilla) if m not in models]
+        if missing:
+            raise ValueError(f"pair {tuned}:{vanilla} names {', '.join(missing)}, not among the models "
+                             f"evaluated ({', '.join(models)})")
+        if tuned == vanilla:
+            raise ValueError(f"pair {tuned}:{vanilla} compares a model with itself")
+
+
 def run_generation(
     client: Any,
     models: Sequence[str],
@@ -159,6 +174,8 @@ def run_generation(
     dataset: str = "ift-test",
     judge: PairJudge | None = None,
     bert_scorer: Any | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
+    tokenizer: Any | None = None,
     max_tokens: int = 512,
     concurrency: int = 4,
     rounds: int = 1000,
@@ -166,9 +183,12 @@ def run_generation(
     seed: int = 0,
     progress: bool = False,
 ) -> PairwiseRun:
-    """Answers of every model; ROUGE-L, chrF++, BERTScore; judge preference of each model vs ``models[0]``."""
+    """Answers of every model; ROUGE-L, chrF++, BERTScore, echo rate, Kazakh share and, with a ``tokenizer``
+    (its chat template), the held-out loss; judge preference of each model vs ``models[0]``; for each
+    ``(fine-tuned, vanilla)`` pair, paired differences overall, by set and by topic."""
     if not models:
         raise ValueError("no models to evaluate")
+    check_pairs(models, pairs)
     answers = {m: generate(client, m, items, max_tokens=max_tokens, concurrency=concurrency, progress=progress)
                for m in models}
     scores = [s for m in models for s in text_scores(m, items, answers[m], bert_scorer=bert_scorer, rounds=rounds,
@@ -176,6 +196,17 @@ def run_generation(
     details = {"seed": seed, "rounds": rounds, "max_tokens": max_tokens,
                "bertscore_encoder": getattr(bert_scorer, "encoder", None)}
     rows = text_rows(dataset, scores, details)
+    losses: dict[str, list[ItemLoss | None]] = {}
+    if tokenizer is not None:
+        prompts = [chat_prompt(tokenizer, i.instruction, i.reference) for i in items]
+        losses = {m: heldout_losses(client, m, prompts, concurrency=concurrency, progress=progress) for m in models}
+    per_item = {m: item_scores(m, items, answers[m], losses.get(m)) for m in models}
+    for m in models:
+        rows += model_rows(dataset, items, answers[m], per_item[m], details, rounds=rounds, level=level, seed=seed)
+    comparisons = tuple(compare_pair(per_item[t], per_item[v], items, rounds=rounds, level=level, seed=seed)
+                        for t, v in pairs)
+    for c in comparisons:
+        rows += pair_rows(dataset, c, details)
     verdicts, prefs = {}, []
     if judge is not None:
         baseline = models[0]
@@ -184,8 +215,11 @@ def run_generation(
                                     level=level)
             verdicts[challenger], prefs = v, prefs + p
             rows += preference_rows("generation", dataset, p, _judge_info(judge))
+    checks = {m: [{"echo": e, "kazakh": k, "loss_per_token": None if x is None else x.per_token}
+                  for e, k, x in zip(s.echo, s.kazakh, s.loss or [None] * len(items), strict=True)]
+              for m, s in per_item.items()}
     return PairwiseRun("generation", dataset, tuple(i.id for i in items), answers, tuple(scores), verdicts,
-                       tuple(prefs), tuple(rows))
+                       tuple(prefs), tuple(rows), comparisons, checks)
 
 
 def run_conversation(
@@ -232,6 +266,7 @@ def write_outputs(out_dir: Path, runs: Iterable[MCQRun | PairwiseRun]) -> list[P
             path = out_dir / f"items_{run.task}_{_slug(run.dataset)}.jsonl"
             lines = [{"id": item_id, "answers": {m: a[k] for m, a in run.answers.items()},
                       "verdicts": {m: v[k] for m, v in run.verdicts.items()}}
+                     | ({"checks": {m: c[k] for m, c in run.checks.items()}} if run.checks else {})
                      for k, item_id in enumerate(run.item_ids)]
         path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
         paths.append(path)

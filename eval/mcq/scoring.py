@@ -89,6 +89,48 @@ def continuation_logprob(
     return float(sum(picked))  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class EchoedPrompt:
+    """One prompt as the server echoed it: its tokens, their log-probabilities and character offsets.
+
+    ``token_logprobs[0]`` is None (the first token has no context). ``text_offset`` counts characters of
+    ``"".join(tokens)``: vLLM starts it with the special tokens it added itself (a ``<bos>``), if any.
+    """
+
+    text: str  # the prompt followed by whatever was generated
+    tokens: tuple[str, ...]
+    token_logprobs: tuple[float | None, ...]
+    text_offset: tuple[int, ...]
+
+
+def echo_prompts(client: Any, model: str, prompts: Sequence[str], *, logprobs: int = 1,
+                 max_tokens: int = 0) -> list[EchoedPrompt]:
+    """Prompt-token log-probabilities of each prompt from one ``/v1/completions`` request (``echo=True``), in order."""
+    try:
+        response = client.completions.create(
+            model=model, prompt=list(prompts), max_tokens=max_tokens, echo=True, logprobs=logprobs, temperature=0
+        )
+    except openai.BadRequestError as e:
+        longest = max(len(p) for p in prompts)
+        raise RuntimeError(
+            f"model {model!r} refused a batch of {len(prompts)} prompts (longest {longest} characters); "
+            f"a prompt may not fit the model's context: {e}"
+        ) from e
+    choices = sorted(response.choices, key=lambda c: c.index)
+    if len(choices) != len(prompts):
+        raise RuntimeError(f"asked for {len(prompts)} prompts, got {len(choices)} choices")
+    out = []
+    for prompt, choice in zip(prompts, choices, strict=True):
+        lp = choice.logprobs
+        if lp is None or lp.text_offset is None or lp.token_logprobs is None:
+            raise RuntimeError(f"model {model!r}: the server returned no prompt logprobs (echo unsupported?)")
+        if not (choice.text or "").startswith(prompt):
+            raise RuntimeError(f"model {model!r}: the echoed text differs from the prompt")
+        out.append(EchoedPrompt(choice.text, tuple(getattr(lp, "tokens", None) or ()), tuple(lp.token_logprobs),
+                                tuple(lp.text_offset)))
+    return out
+
+
 class LoglikelihoodScorer(Protocol):
     """Log-likelihood of each ``(context, continuation)`` pair, in order."""
 
@@ -112,28 +154,9 @@ class CompletionsScorer:
 
     def _score_batch(self, batch: Sequence[tuple[str, str]]) -> list[float]:
         prompts = [context + continuation for context, continuation in batch]
-        try:
-            response = self.client.completions.create(
-                model=self.model, prompt=prompts, max_tokens=0, echo=True, logprobs=1, temperature=0
-            )
-        except openai.BadRequestError as e:
-            longest = max(len(p) for p in prompts)
-            raise RuntimeError(
-                f"model {self.model!r} refused a batch of {len(prompts)} prompts (longest {longest} characters); "
-                f"a prompt may not fit the model's context: {e}"
-            ) from e
-        choices = sorted(response.choices, key=lambda c: c.index)
-        if len(choices) != len(prompts):
-            raise RuntimeError(f"asked for {len(prompts)} prompts, got {len(choices)} choices")
-        out = []
-        for (context, _), prompt, choice in zip(batch, prompts, choices, strict=True):
-            lp = choice.logprobs
-            if lp is None or lp.text_offset is None or lp.token_logprobs is None:
-                raise RuntimeError(f"model {self.model!r}: the server returned no prompt logprobs (echo unsupported?)")
-            if not (choice.text or "").startswith(prompt):
-                raise RuntimeError(f"model {self.model!r}: the echoed text differs from the prompt")
-            out.append(continuation_logprob(lp.token_logprobs, lp.text_offset, len(context), len(prompt)))
-        return out
+        echoed = echo_prompts(self.client, self.model, prompts, logprobs=1, max_tokens=0)
+        return [continuation_logprob(e.token_logprobs, e.text_offset, len(context), len(prompt))
+                for (context, _), prompt, e in zip(batch, prompts, echoed, strict=True)]
 
     def __call__(self, requests: Sequence[tuple[str, str]], *, progress: bool = False) -> list[float]:
         batches = [requests[i : i + self.batch_size] for i in range(0, len(requests), self.batch_size)]

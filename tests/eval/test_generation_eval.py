@@ -66,7 +66,8 @@ def wilson(successes, n, z=1.959963984540054):
 
 def test_ift_test_split_loads():
     items = load_generation_items(ROOT / "data" / "ift" / "test.jsonl")
-    assert len(items) == 35 and all(i.instruction and i.reference and i.topic for i in items)
+    assert len(items) == 500 and all(i.instruction and i.reference and i.topic for i in items)
+    assert {i.set_name for i in items} == {"govset", "cultset"}
     assert len(load_generation_items(ROOT / "data" / "ift" / "test.jsonl", limit=4)) == 4
 
 
