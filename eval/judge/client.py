@@ -7,6 +7,8 @@ the app builds the config from its settings, this package never reads them.
 Structured output: vLLM 0.32 constrains the reply with
 ``extra_body={"structured_outputs": {"choice": [...]}}``; the older ``guided_choice``
 field is accepted but silently ignored there (both tried against the dev server).
+OpenAI rejects that field; there a structured judge asks for the JSON-schema
+``response_format`` (``{"verdict": "0"|"1"|"2"}``) instead.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from typing import Any
 from openai import AsyncOpenAI
 
 from eval import llm_client
-from eval.llm_client import LLMEndpoint, Reply
+from eval.judge.parse import STRUCTURED_FORMATS, VERDICT_CHOICES, VERDICT_JSON_SCHEMA
+from eval.llm_client import LLMEndpoint, Reply, is_openai_url
 
-__all__ = ["JudgeConfig", "chat"]
-
-VERDICT_CHOICES = ("0", "1", "2")
+__all__ = ["VERDICT_CHOICES", "JudgeConfig", "chat"]
 
 
 NOT_GPT4O = "not GPT-4o: its verdicts are not comparable with GPT-4o's"
@@ -38,19 +39,35 @@ class JudgeConfig(LLMEndpoint):
 
     ``max_retries``: extra tries after a transport error (429/5xx/timeouts);
     ``parse_retries``: extra asks when a reply holds no verdict; ``structured``:
-    ask a vLLM server to answer with exactly one of 0/1/2 (its ``structured_outputs``
-    choice), which official OpenAI endpoints do not accept.
+    constrain the reply to a verdict, in ``structured_format``: ``"choice"`` (a vLLM
+    server's ``structured_outputs`` choice of exactly 0/1/2) or ``"json_schema"``
+    (OpenAI's ``response_format``); None picks ``json_schema`` at OpenAI (which
+    rejects the vLLM field) and ``choice`` anywhere else. Without ``structured`` the
+    reply is free text, read only from its final ``Verdict: N`` line.
     """
 
     timeout_s: float = 120.0
     max_tokens: int = 64
     parse_retries: int = 1
     structured: bool = False
+    structured_format: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.parse_retries < 0:
             raise ValueError(f"parse_retries must be >= 0, got {self.parse_retries}")
+        if self.structured_format is not None and self.structured_format not in STRUCTURED_FORMATS:
+            raise ValueError(f"structured_format must be one of {STRUCTURED_FORMATS} or None, "
+                             f"got {self.structured_format!r}")
+
+    @property
+    def output_format(self) -> str | None:
+        """How the reply is constrained: ``"choice"``, ``"json_schema"``, or None (free text)."""
+        if not self.structured:
+            return None
+        if self.structured_format is not None:
+            return self.structured_format
+        return "json_schema" if is_openai_url(self.base_url) else "choice"
 
     @property
     def is_gpt4o(self) -> bool:
@@ -66,7 +83,7 @@ class JudgeConfig(LLMEndpoint):
 
     def generation_settings(self) -> dict[str, Any]:
         """What besides the prompt decides the reply (part of the cache key)."""
-        return {"temperature": 0, "max_tokens": self.max_tokens, "structured": self.structured}
+        return {"temperature": 0, "max_tokens": self.max_tokens, "structured": self.output_format or False}
 
     def public(self) -> dict[str, Any]:
         """The config without the API key, for reports."""
@@ -78,8 +95,10 @@ class JudgeConfig(LLMEndpoint):
 async def chat(client: AsyncOpenAI, config: JudgeConfig, messages: list[dict[str, str]]) -> Reply:
     """One judge call at temperature 0 (retried as ``eval.llm_client.chat`` says)."""
     extra: dict[str, Any] = {}
-    if config.structured:
+    if config.output_format == "choice":
         extra["extra_body"] = {"structured_outputs": {"choice": list(VERDICT_CHOICES)}}
+    elif config.output_format == "json_schema":
+        extra["response_format"] = VERDICT_JSON_SCHEMA
     return await llm_client.chat(client, config, messages, temperature=0, **extra)
 
 

@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["DIMENSION_TEMPLATES", "REFERENCE_TEMPLATE", "items_from_battles", "items_from_ift", "judge_items",
            "split_conversations"]
 
-REFERENCE_TEMPLATE = "reference_v1"
-DIMENSION_TEMPLATES = {"content": "arena_content_v1", "language": "arena_language_v1"}
+REFERENCE_TEMPLATE = "reference_v2"
+DIMENSION_TEMPLATES = {"content": "arena_content_v2", "language": "arena_language_v2"}
 IFT_KEYS = ("id", "instruction", "reference", "answer_a", "answer_b", "model_a", "model_b")
 
 

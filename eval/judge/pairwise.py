@@ -6,6 +6,10 @@ orders speak of ``model_a``/``model_b``. When the two orders agree the verdict
 stands; when they disagree the pair is a tie flagged inconsistent (a judge that
 just prefers the first position lands here); when either order has no verdict the
 pair is ``invalid``, never a tie or a loss.
+
+An order's verdict is read only as ``eval.judge.parse`` says: the exact structured
+reply, or the final ``Verdict: N`` line of a free-text reply. A reply without one is
+asked again (``parse_retries``), then recorded ``invalid``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from tqdm.auto import tqdm
 
 from eval.judge.cache import CachedReply, JudgeCache, cache_key
 from eval.judge.client import JudgeConfig, chat
-from eval.judge.parse import parse_verdict
+from eval.judge.parse import VERDICT_FORMAT, parse_verdict
 from eval.judge.templates import PromptTemplate, load_template
 from eval.llm_client import make_client
 
@@ -39,7 +43,8 @@ _DIGIT_TO_VERDICT = {
     "ab": {"1": "model_a", "2": "model_b", "0": "tie"},
     "ba": {"1": "model_b", "2": "model_a", "0": "tie"},
 }
-REPAIR_MESSAGE = "Your reply did not contain a verdict. Reply with a single digit only: 1, 2 or 0."
+REPAIR_MESSAGE = ("Your reply did not end with a verdict line. Reply with one of these lines only:\n"
+                  "Verdict: 1\nVerdict: 2\nVerdict: 0")
 
 
 @dataclass(frozen=True)
@@ -183,7 +188,8 @@ class _Judge:
 
     async def order(self, template: PromptTemplate, item: PairItem, order: str) -> OrderVerdict:
         values = item.values(order)
-        key = cache_key(self.config.model, template.sha256, values, self.config.generation_settings())
+        settings = {**self.config.generation_settings(), "verdict_format": VERDICT_FORMAT}
+        key = cache_key(self.config.model, template.sha256, values, settings)
         hit = self.cache.get(key) if self.cache is not None else None
         if hit is not None:
             return OrderVerdict(order, _DIGIT_TO_VERDICT[order][hit.digit], hit.raw_text,
@@ -204,7 +210,7 @@ class _Judge:
             prompt_tokens += reply.prompt_tokens
             completion_tokens += reply.completion_tokens
             requests += reply.requests
-            digit = parse_verdict(reply.text)
+            digit = parse_verdict(reply.text, self.config.output_format)
             if digit is not None:
                 raw = "\n---\n".join(texts)
                 if self.cache is not None:

@@ -1,85 +1,86 @@
 """Reading the verdict out of a judge's reply: ``"1"``, ``"2"``, ``"0"`` (equal) or None.
 
-What counts, strongest first (the last match wins inside each rule):
+Only what the prompt asks for counts, and only where it asks for it:
 
-1. a bracketed verdict: ``[[1]]``, ``[[2]]``, ``[[0]]`` (MT-Bench's ``[[A]]``/``[[B]]``/``[[C]]`` too);
-2. a labelled verdict: ``Verdict: 1``, ``Final answer - 2``, ``**Verdict:** Response 1``,
-   ``Шешім: 0``, ``Ответ: 2``, or the label followed by tie/equal/тең/ничья;
-3. a last line (else a first line) that holds nothing but the verdict: ``1``, ``**2**``,
-   ``(0).``, ``Tie``, ``Response 2``.
+- free text (every mode): the reply's last non-empty line must be exactly
+  ``Verdict: 1``, ``Verdict: 2`` or ``Verdict: 0`` (the prompt templates' vocabulary;
+  case-insensitive, spaces around the line and after the colon allowed, nothing
+  else on the line: no markdown, no full stop, no reason in brackets);
+- ``structured="choice"`` (vLLM's structured choice): also the whole reply being
+  exactly one of ``0``/``1``/``2``;
+- ``structured="json_schema"`` (OpenAI's JSON-schema response format): also the
+  whole reply being exactly the object ``{"verdict": "<0|1|2>"}``.
 
-Quoted material is removed first: code blocks, ``"..."``, ``«...»``, ``“...”``,
-markdown quotes and echoed ``<response_1>`` blocks, so digits inside a quoted
-answer never count. A digit that is part of a number (``10``, ``1.5``) is not a
-verdict. None means "no verdict": the caller asks again or records ``invalid``;
-it is never turned into a tie.
+Nothing else is read: no ``[[1]]`` brackets, no ``Verdict: 2`` in the middle of the
+text, no bare digit in a free-text reply, no "the last match wins". So an answer
+that the judge quotes (a ``Verdict: 1`` or a ``[[2]]`` written by the contestant)
+cannot become the verdict unless the judge ends its own reply with it, which a
+structured mode rules out altogether. None means "no verdict": the caller asks
+again, then records ``invalid``; it is never guessed and never turned into a tie.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
-__all__ = ["parse_verdict"]
+__all__ = ["STRUCTURED_FORMATS", "VERDICT_CHOICES", "VERDICT_FORMAT", "VERDICT_JSON_SCHEMA", "parse_verdict",
+           "verdict_line"]
 
-_TIE_WORDS = r"tie|equally|equal|draw|same|тең|ничья|одинаково"
-_TOKEN = rf"(?:[012]|{_TIE_WORDS})"
-_CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
-_ECHOED_BLOCK = re.compile(
-    r"<(response_[12]|reference|instruction|conversation)>.*?(?:</\1>|\Z)", re.S | re.I
-)
-_QUOTED = re.compile(r'"[^"\n]*"|«[^»]*»|“[^”]*”|„[^“”]*[“”]')
-_BLOCKQUOTE = re.compile(r"^\s*>.*$", re.M)
-_BRACKETED = re.compile(r"\[\[\s*([012ABCabc])\s*\]\]")
-_LABEL_WORDS = (
-    r"verdict|answer|decision|choice|output|result|winner|better"
-    r"|шешім|жауап|үкім|вердикт|ответ|решение"
-)
-_NAMED = r"(?:response|assistant|answer|жауап|ответ)\s*(?:no\.?|№|#)?"
-_LABELLED = re.compile(
-    rf"(?:final\s+|соңғы\s+|итоговый\s+)?(?:{_LABEL_WORDS})[*_`]*\s*(?:is|:|：|=|-|–|—)[\s*_`'\"\[(]*"
-    rf"(?:{_NAMED}\s*)?({_TOKEN})"
-    # the verdict ends there: "Verdict: 1 (because ...)" counts, "Answer: 1 January" or "1.5" does not
-    r"(?=[*_`'\")\]]*(?:\s*$|\s*[,;:!(—–-]|\.(?!\d)|\s+(?:is|because|since|as|good)\b))",
-    re.I | re.M,
-)
-_LONE_LINE = re.compile(rf"^[\s*_`'\"\[(]*(?:{_NAMED}\s*)?({_TOKEN})[\s*_`'\")\].!]*$", re.I)
-_MT_BENCH = {"a": "1", "b": "2", "c": "0"}
+VERDICT_CHOICES = ("0", "1", "2")  # 1: response 1 is better, 2: response 2, 0: equally good
+STRUCTURED_FORMATS = ("choice", "json_schema")
+# Names these reading rules; part of the cache key, so replies read by older, looser rules are not reused.
+VERDICT_FORMAT = "final_line_v1"
+VERDICT_JSON_SCHEMA = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "verdict",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "properties": {"verdict": {"type": "string", "enum": list(VERDICT_CHOICES)}},
+            "required": ["verdict"],
+            "additionalProperties": False,
+        },
+    },
+}
+_FINAL_LINE = re.compile(r"verdict:[ \t]*([012])", re.I)
 
 
-def _token(text: str) -> str:
-    text = text.lower()
-    if text in ("0", "1", "2"):
-        return text
-    return _MT_BENCH.get(text, "0")  # a tie word
+def verdict_line(digit: str) -> str:
+    """The final line that states ``digit`` (``"Verdict: 1"``), as the prompts ask for it."""
+    if digit not in VERDICT_CHOICES:
+        raise ValueError(f"a verdict is one of {VERDICT_CHOICES}, got {digit!r}")
+    return f"Verdict: {digit}"
 
 
-def _unquote(text: str) -> str:
-    def keep_verdicts(match: re.Match[str]) -> str:
-        inner = match.group(0)[1:-1].strip(" *")
-        # "1" or «2» is a quoted verdict, not a quoted answer
-        return inner if re.fullmatch(_TOKEN, inner, re.I) else " "
-
-    text = _CODE_BLOCK.sub(" ", text)
-    text = _ECHOED_BLOCK.sub(" ", text)
-    text = _BLOCKQUOTE.sub(" ", text)
-    return _QUOTED.sub(keep_verdicts, text)
+def _json_verdict(text: str) -> str | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and set(data) == {"verdict"} and data["verdict"] in VERDICT_CHOICES:
+        return str(data["verdict"])
+    return None
 
 
-def parse_verdict(text: str | None) -> str | None:
-    """``"1"``, ``"2"``, ``"0"`` from a judge's reply, or None when it holds no clear verdict."""
+def parse_verdict(text: str | None, structured: str | None = None) -> str | None:
+    """``"1"``, ``"2"``, ``"0"`` from a judge's reply, or None when it does not end with a verdict.
+
+    ``structured``: the output format the request asked for (``"choice"``,
+    ``"json_schema"``), None for free text; see the module's docstring.
+    """
+    if structured is not None and structured not in STRUCTURED_FORMATS:
+        raise ValueError(f"unknown structured format {structured!r}; expected one of {STRUCTURED_FORMATS} or None")
     if not text or not text.strip():
         return None
-    cleaned = _unquote(text)
-    bracketed = _BRACKETED.findall(cleaned)
-    if bracketed:
-        return _token(bracketed[-1])
-    labelled = _LABELLED.findall(cleaned)
-    if labelled:
-        return _token(labelled[-1])
-    lines = [line for line in cleaned.splitlines() if line.strip()]
-    # a verdict alone on the last line, else alone on the first ("2\n\nResponse 2 is ...")
-    for line in lines[-1:] + lines[:1]:
-        lone = _LONE_LINE.match(line)
-        if lone:
-            return _token(lone.group(1))
-    return None
+    reply = text.strip()
+    if structured == "choice" and reply in VERDICT_CHOICES:
+        return reply
+    if structured == "json_schema":
+        found = _json_verdict(reply)
+        if found is not None:
+            return found
+    last = reply.splitlines()[-1].strip()
+    final = _FINAL_LINE.fullmatch(last)
+    return final.group(1) if final else None

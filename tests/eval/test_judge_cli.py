@@ -113,9 +113,9 @@ def test_judge_from_db_stores_both_orders_and_resumes(cli, db_url, tmp_path):
                 ("ab", "model_b", "Verdict: 2"), ("ba", "model_b", "Verdict: 1")]
             r = rows[0]
             assert (r.judge_model, r.consistent, r.prompt_tokens, r.completion_tokens) == ("fake-judge", True, 100, 1)
-            assert r.prompt_hash == load_template("arena_content_v1").sha256 and r.item_id == "b2"
+            assert r.prompt_hash == load_template("arena_content_v2").sha256 and r.item_id == "b2"
             lang = s.scalars(select(JudgeVerdict).where(JudgeVerdict.dimension == "language")).first()
-            assert lang.prompt_hash == load_template("arena_language_v1").sha256
+            assert lang.prompt_hash == load_template("arena_language_v2").sha256
             b5 = s.scalars(select(JudgeVerdict).where(JudgeVerdict.battle_id == "b5")).all()
             assert {(r.verdict, r.consistent) for r in b5} == {("model_a", False), ("model_b", False)}
             b6 = s.scalars(select(JudgeVerdict).where(JudgeVerdict.battle_id == "b6")).all()
