@@ -44,6 +44,8 @@ def arena_correlations(rows: Sequence[ScoreRow], ratings: Mapping[str, float]) -
     """One correlation per benchmark that shares at least 2 models with the arena."""
     groups: dict[tuple[str, str, str], dict[str, float]] = {}
     for r in overall(rows):
+        if r.is_difference:  # a pair's difference ranks no models
+            continue
         groups.setdefault((r.task, r.dataset, r.metric), {})[r.model] = r.value
     out = []
     for (task, dataset, metric), scores in sorted(groups.items()):

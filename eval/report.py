@@ -23,7 +23,12 @@ from eval.results import ScoreRow
 
 REPORT_NAME = "report.md"
 METRIC_LABELS = {"accuracy": "accuracy", "rouge_l": "ROUGE-L F1", "chrf_pp": "chrF++", "bertscore_f1": "BERTScore F1",
-                 "win_rate": "win rate"}
+                 "win_rate": "win rate", "loss": "loss / response token", "echo_rate": "echo rate",
+                 "kk_share": "Kazakh share", "rouge_l_diff": "Δ ROUGE-L F1", "chrf_pp_diff": "Δ chrF++ (sentence)",
+                 "loss_diff": "Δ loss / response token", "echo_rate_diff": "Δ echo rate",
+                 "kk_share_diff": "Δ Kazakh share"}
+TEXT_METRICS = ("rouge_l", "chrf_pp", "bertscore_f1", "loss", "echo_rate", "kk_share")  # one model's scores
+PAIR_METRICS = ("rouge_l_diff", "chrf_pp_diff", "loss_diff", "echo_rate_diff", "kk_share_diff")
 
 
 def _slug(text: str) -> str:
@@ -83,6 +88,60 @@ def preference_table(rows: Sequence[ScoreRow], *, header: Sequence[str] = PREFER
              str(r.details.get("losses")), str(r.details.get("invalid")), _cell(r, pct, digits)]
             for r in sorted(rows, key=lambda r: (r.subset is not None, r.subset or ""))]
     return list(header), body
+
+
+def diff_text(r: ScoreRow, digits: int = 3) -> str:
+    """'+0.041 [+0.012, +0.070] *': the difference, its interval, and * when the interval excludes 0."""
+    text = f"{r.value:+.{digits}f}"
+    if r.ci_low is not None and r.ci_high is not None:
+        text += f" [{r.ci_low:+.{digits}f}, {r.ci_high:+.{digits}f}]"
+        if r.ci_low > 0 or r.ci_high < 0:
+            text += " *"
+    return text
+
+
+PAIR_GROUP_HEADER = ("by", "group", "n")
+
+
+def pair_panels(rows: Sequence[ScoreRow]) -> list[tuple[str, str, str, list[ScoreRow]]]:
+    """(dataset, fine-tuned, vanilla, rows) per pair, from the ``<metric>_diff`` rows."""
+    groups: dict[tuple[str, str, str], list[ScoreRow]] = {}
+    for r in rows:
+        if r.is_difference:
+            groups.setdefault((r.dataset, r.model, str(r.details.get("opponent", "?"))), []).append(r)
+    return [(dataset, tuned, vanilla, group) for (dataset, tuned, vanilla), group in groups.items()]
+
+
+def pair_table(rows: Sequence[ScoreRow], *, header: Sequence[str] = PAIR_GROUP_HEADER,
+               labels: dict[str, str] | None = None, everything: str = "all",
+               digits: int = 3) -> tuple[list[str], list[list[str]]]:
+    """One pair's differences as the paper's Tables 5-6: rows all, each set, each topic; a column per metric.
+
+    Cells are 'difference [interval]' with ' *' when the interval excludes 0; ``labels`` names the metrics;
+    the first two columns are the kind of group (set, topic; empty for all items) and its label.
+    """
+    names = labels or METRIC_LABELS
+    metrics = [m for m in PAIR_METRICS if any(r.metric == m for r in rows)]
+    by = {(r.subset, r.metric): r for r in rows}
+    subsets = sorted({r.subset for r in rows}, key=lambda s: (s is not None, not (s or "").startswith("set:"), s or ""))
+    body = []
+    for subset in subsets:
+        cells = [by.get((subset, m)) for m in metrics]
+        n = max((c.n for c in cells if c is not None), default=0)
+        kind, _, label = ("", "", everything) if subset is None else subset.partition(":")
+        body.append([kind, label, str(n), *[diff_text(c, digits) if c is not None else "–" for c in cells]])
+    return [*header, *[names.get(m, m) for m in metrics]], body
+
+
+def pair_means_table(rows: Sequence[ScoreRow], tuned: str, vanilla: str, *, metric_header: str = "metric",
+                     labels: dict[str, str] | None = None, digits: int = 3) -> tuple[list[str], list[list[str]]]:
+    """All items: the fine-tuned and vanilla means of each metric beside their difference."""
+    names = labels or METRIC_LABELS
+    whole = {r.metric: r for r in rows if r.subset is None}
+    body = [[names.get(m, m).removeprefix("Δ "), f"{r.details.get('mean_tuned', math.nan):.{digits}f}",
+             f"{r.details.get('mean_vanilla', math.nan):.{digits}f}", diff_text(r, digits)]
+            for m in PAIR_METRICS if (r := whole.get(m)) is not None]
+    return [metric_header, tuned, vanilla, "Δ [CI]"], body
 
 
 Panel = tuple[str, list[ScoreRow]]  # a plot's title and the rows it draws
@@ -204,15 +263,53 @@ def _mcq_section(task: str, dataset: str, rows: list[ScoreRow], out_dir: Path) -
 
 
 def _text_section(dataset: str, rows: list[ScoreRow]) -> list[str]:
-    metrics = [m for m in ("rouge_l", "chrf_pp", "bertscore_f1") if any(r.metric == m for r in rows)]
+    metrics = [m for m in TEXT_METRICS if any(r.metric == m for r in rows)]
     models = list(dict.fromkeys(r.model for r in rows))
     by = {(r.model, r.metric): r for r in rows if r.subset is None}
-    body = [[m] + [_cell(by[(m, k)], pct=False) if (m, k) in by else "–" for k in metrics] for m in models]
+    body = [[m] + [_cell(by[(m, k)], pct=False, digits=3 if k in ("loss", "echo_rate", "kk_share") else 2)
+                   if (m, k) in by else "–" for k in metrics] for m in models]
     lines = [f"### Generation: {dataset} (text metrics vs the reference)", ""]
     lines += markdown_table(["model", *[METRIC_LABELS[k] for k in metrics]], body)
     rouge = [r for r in rows if r.metric == "rouge_l"]
     if any(r.subset is not None for r in rouge):
         lines += ["ROUGE-L F1 per topic:", ""] + markdown_table(*subset_table(rouge, first="topic", pct=False))
+    return lines
+
+
+def _pair_section(dataset: str, rows: list[ScoreRow]) -> list[str]:
+    lines = []
+    for _, tuned, vanilla, mine in pair_panels(rows):
+        first = mine[0].details
+        level = int(round(100 * first.get("level", 0.95)))
+        lines += [f"### Fine-tuned vs vanilla: {tuned} − {vanilla} ({dataset})", "",
+                  f"Paired bootstrap {level}% intervals over the same items ({first.get('rounds', '?')} rounds, seed "
+                  f"{first.get('seed', '?')}); * marks an interval that excludes 0. Higher is better except for the "
+                  "loss and the echo rate, where a negative difference is the improvement.", ""]
+        lines += markdown_table(*pair_means_table(mine, tuned, vanilla))
+        lines += ["By set and topic:", ""] + markdown_table(*pair_table(mine))
+    return lines
+
+
+def _samples_section(dataset: str, rows: list[ScoreRow], limit: int = 400) -> list[str]:
+    """The sample answers each model's ``echo_rate`` row keeps, item by item."""
+    def clip(text: str) -> str:
+        text = " ".join(str(text).split())
+        return text if len(text) <= limit else text[:limit] + " …"
+
+    items: dict[str, dict[str, str]] = {}
+    answers: dict[str, dict[str, str]] = {}
+    for r in rows:
+        if r.metric == "echo_rate" and r.subset is None:
+            for sample in r.details.get("samples", []):
+                items.setdefault(sample["id"], sample)
+                answers.setdefault(sample["id"], {})[r.model] = sample["answer"]
+    if not items:
+        return []
+    lines = [f"### Sample answers: {dataset}", ""]
+    for item_id, sample in items.items():
+        lines += [f"**{item_id}.** {clip(sample['instruction'])}", "", f"- *reference*: {clip(sample['reference'])}"]
+        lines += [f"- *{model}*: {clip(answer) or '(empty)'}" for model, answer in answers[item_id].items()]
+        lines.append("")
     return lines
 
 
@@ -249,9 +346,12 @@ def write_report(
     for (task, dataset), group in groups.items():
         if task in ("mcq", "rag"):
             lines += _mcq_section(task, dataset, group, out_dir)
-        text = [r for r in group if r.metric in ("rouge_l", "chrf_pp", "bertscore_f1")]
+        text = [r for r in group if r.metric in TEXT_METRICS]
         if text:
             lines += _text_section(dataset, text)
+        if any(r.is_difference for r in group):
+            lines += _pair_section(dataset, group)
+        lines += _samples_section(dataset, group)
         prefs = [r for r in group if r.metric == "win_rate"]
         if prefs:
             lines += _preference_section(task, dataset, prefs, out_dir)

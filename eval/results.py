@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from db.models import EvalResult
 
 BASELINE_MODEL = "majority-class"  # the MCQ majority-class baseline's row
+DIFF_SUFFIX = "_diff"  # paired differences, e.g. rouge_l_diff (eval.comparison)
 TASKS = ("mcq", "rag", "generation", "conversation")
 
 
@@ -30,7 +31,7 @@ class ScoreRow:
     dataset: str
     subset: str | None  # subject / topic; None for the whole dataset
     model: str
-    metric: str  # accuracy | rouge_l | chrf_pp | bertscore_f1 | win_rate
+    metric: str  # accuracy | rouge_l | chrf_pp | bertscore_f1 | win_rate | loss | echo_rate | kk_share | <metric>_diff
     value: float
     ci_low: float | None = None
     ci_high: float | None = None
@@ -40,6 +41,11 @@ class ScoreRow:
     @property
     def is_baseline(self) -> bool:
         return self.model == BASELINE_MODEL
+
+    @property
+    def is_difference(self) -> bool:
+        """A fine-tuned model minus its vanilla one (``details["opponent"]``), not a score of one model."""
+        return self.metric.endswith(DIFF_SUFFIX)
 
 
 def new_run_id() -> str:

@@ -63,6 +63,15 @@ JudgeUrl = Annotated[str | None, typer.Option(help="Judge base URL. Default: KAZ
                                               "when OPENAI_API_KEY is set, else this kazarena's first model.")]
 JudgeModel = Annotated[str | None, typer.Option(help="Judge model. Default: KAZARENA_JUDGE_MODEL (gpt-4o on OpenAI).")]
 NoJudge = Annotated[bool, typer.Option("--no-judge", help="Skip the judge preference (generation).")]
+Pairs = Annotated[str | None, typer.Option(
+    help="Fine-tuned vs vanilla comparisons, FT:VANILLA[,FT2:VANILLA2], both named in --models: for each pair and "
+    "metric (ROUGE-L, sentence chrF++, held-out loss, echo rate, Kazakh share) the paired bootstrap interval of "
+    "FT minus VANILLA over the same items, overall, by set and by topic (--rounds, --seed).")]
+TokenizerDir = Annotated[Path | None, typer.Option(
+    "--tokenizer", exists=True, file_okay=False, dir_okay=True,
+    help="Local tokenizer folder with the models' chat template (e.g. ~/.cache/kazarena/models/gemma-3-270m): "
+    "adds the held-out loss per response token, read from the served model's echoed prompt logprobs "
+    "(/v1/completions). Without it the loss is skipped.")]
 
 
 @dataclass
@@ -136,20 +145,47 @@ def _run_mcq(c: Common, datasets: list[str], task: str, batch_size: int, concurr
                    batch_size=batch_size, concurrency=concurrency, rounds=c.rounds, seed=c.seed, progress=True)
 
 
+def parse_pairs(text: str | None, models: list[str]) -> list[tuple[str, str]]:
+    """``FT:VANILLA[,FT2:VANILLA2]`` as (fine-tuned, vanilla) pairs of models named in --models."""
+    pairs = []
+    for spec in _split([text] if text else []):
+        parts = [p.strip() for p in spec.split(":")]
+        if len(parts) != 2 or not all(parts):
+            raise typer.BadParameter(f"--pairs: {spec!r} is not FT:VANILLA (two model names and one colon)")
+        unknown = [p for p in parts if p not in models]
+        if unknown:
+            raise typer.BadParameter(f"--pairs: {', '.join(unknown)} in {spec!r} is not among --models "
+                                     f"({', '.join(models)}); every paired model must be evaluated")
+        if parts[0] == parts[1]:
+            raise typer.BadParameter(f"--pairs: {spec!r} compares a model with itself")
+        pairs.append((parts[0], parts[1]))
+    if len(set(pairs)) != len(pairs):
+        raise typer.BadParameter(f"--pairs: a pair is given twice in {text!r}")
+    return pairs
+
+
 def _run_generation(c: Common, test_file: Path | None, max_tokens: int, encoder: str, concurrency: int,
-                    judge_base_url: str | None, judge_model: str | None, no_judge: bool) -> PairwiseRun:
+                    judge_base_url: str | None, judge_model: str | None, no_judge: bool,
+                    pairs: list[tuple[str, str]] | None = None, tokenizer_dir: Path | None = None) -> PairwiseRun:
     from eval.generation import load_generation_items
     from eval.runner import run_generation
 
     items = load_generation_items(test_file or IFT_TEST, limit=c.limit)
+    tokenizer = None
+    if tokenizer_dir is not None:
+        from eval.heldout_loss import load_tokenizer
+
+        with err.status("loading the tokenizer"):
+            tokenizer = load_tokenizer(tokenizer_dir)
     judge = None if no_judge or len(c.models) < 2 else _judge(judge_base_url, judge_model)
     scorer = None
     if encoder.lower() != "none":
         from eval.metrics.bertscore import BertScorer
 
         scorer = BertScorer(encoder)
-    return run_generation(c.client(), c.models, items, judge=judge, bert_scorer=scorer, max_tokens=max_tokens,
-                          concurrency=concurrency, rounds=c.rounds, seed=c.seed, progress=True)
+    return run_generation(c.client(), c.models, items, judge=judge, bert_scorer=scorer, pairs=pairs or [],
+                          tokenizer=tokenizer, max_tokens=max_tokens, concurrency=concurrency, rounds=c.rounds,
+                          seed=c.seed, progress=True)
 
 
 def _run_conversation(c: Common, tasks: Path | None, max_tokens: int, concurrency: int, judge_base_url: str | None,
@@ -230,15 +266,25 @@ def rag(models: Models, datasets: Datasets, corpus: Corpus = None, base_url: Bas
 
 
 @eval_app.command("generation")
-def generation(models: Models, test_file: TestFile = None, max_tokens: MaxTokens = 512,
-               encoder: Encoder = "kz-transformers/kaz-roberta-conversational", judge_base_url: JudgeUrl = None,
-               judge_model: JudgeModel = None, no_judge: NoJudge = False, base_url: BaseUrl = None,
-               api_key: ApiKey = "", limit: Limit = None, out: Out = None, seed: Seed = 0, rounds: Rounds = 1000,
-               concurrency: Concurrency = 4, no_db: NoDb = False, ratings: Ratings = None) -> None:
-    """Answer the IFT test instructions: ROUGE-L, chrF++, BERTScore, and judge preference vs the first model."""
+def generation(models: Models, pairs: Pairs = None, tokenizer: TokenizerDir = None, test_file: TestFile = None,
+               max_tokens: MaxTokens = 512, encoder: Encoder = "kz-transformers/kaz-roberta-conversational",
+               judge_base_url: JudgeUrl = None, judge_model: JudgeModel = None, no_judge: NoJudge = False,
+               base_url: BaseUrl = None, api_key: ApiKey = "", limit: Limit = None, out: Out = None, seed: Seed = 0,
+               rounds: Rounds = 2000, concurrency: Concurrency = 4, no_db: NoDb = False,
+               ratings: Ratings = None) -> None:
+    """Answer the IFT test instructions: ROUGE-L, chrF++, BERTScore, echo rate, Kazakh share, judge preference
+    vs the first model; with --pairs, fine-tuned minus vanilla with paired intervals; with --tokenizer, the
+    held-out loss.
+
+    Example, a tuned adapter against its base behind `kazarena serve`:
+
+        kazarena eval generation -m gemma-3-270m-kk,gemma-3-270m-base --pairs gemma-3-270m-kk:gemma-3-270m-base
+        --tokenizer ~/.cache/kazarena/models/gemma-3-270m --no-judge --encoder none
+    """
     c = _common(models, base_url, api_key, limit, out, seed, rounds, no_db, ratings)
+    paired = parse_pairs(pairs, c.models)
     _guard(lambda: _finish(c, [_run_generation(c, test_file, max_tokens, encoder, concurrency, judge_base_url,
-                                               judge_model, no_judge)]))
+                                               judge_model, no_judge, paired, tokenizer)]))
 
 
 @eval_app.command("conversation")
