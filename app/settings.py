@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     votes_per_minute: int = Field(30, ge=1, description="per annotator and per IP")
     vote_batch_max: int = Field(256, ge=1, description="most votes the vote writer commits in one transaction")
     session_ttl_hours: float = Field(24 * 7, gt=0, description="annotator login lifetime")
-    secret_salt: str = Field("dev-salt-change-me", description="salt for exported annotator ids")
+    secret_salt: str | None = Field(None, description="salt for exported annotator ids, at least 16 random "
+                                    "characters; unset: one is generated at the first export and kept in the "
+                                    "database (arena/export/salt.py)")
 
     # Limits on what a client may send.
     max_prompt_chars: int = 16_000
@@ -67,14 +69,24 @@ class Settings(BaseSettings):
     generate_api_key: str = Field("", description="key for a non-OpenAI --base-url in generate-ift/-conversations")
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> "Settings":
-        if self.environment == "production" and self.secret_salt == "dev-salt-change-me":
-            raise ValueError("KAZARENA_SECRET_SALT must be set in production")
+    def _refuse_weak_secret_in_production(self) -> "Settings":
+        reason = weak_secret_salt(self.secret_salt) if self.environment == "production" else None
+        if reason is not None:
+            raise ValueError(f"KAZARENA_SECRET_SALT: {reason}; set a random one or unset it")
         return self
 
     @property
     def models_dir(self) -> Path:
         return self.cache_dir / "models"
+
+
+def weak_secret_salt(salt: str | None) -> str | None:
+    """Why a configured salt could be guessed (None: it will do, or none is set and one is generated)."""
+    if salt is None:
+        return None
+    from arena.export.salt import weak_salt_reason
+
+    return weak_salt_reason(salt)
 
 
 @lru_cache

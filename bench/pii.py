@@ -41,7 +41,7 @@ def evaluate(corpus: Path = CORPUS, errors: list[str] | None = None) -> dict[str
         n += 1
         gold = {(s["start"], s["end"], s["type"]) for s in row["spans"]}
         found = {(s.start, s.end, s.type) for s in find_pii(row["text"])}
-        for start, end, kind in found & gold:
+        for _start, _end, kind in found & gold:
             tp[kind] += 1
         for start, end, kind in found - gold:
             fp[kind] += 1

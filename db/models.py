@@ -244,3 +244,13 @@ class EvalResult(Base):
     ci_high: Mapped[float | None] = mapped_column(Float)
     n: Mapped[int] = mapped_column(Integer, default=0)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ExportSecret(Base):
+    """The one row (id 1) holding the salt of exported annotator ids, generated at the first export
+    when KAZARENA_SECRET_SALT is not set (arena/export/salt.py says why it is kept here)."""
+
+    __tablename__ = "export_secret"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    salt: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -41,10 +41,11 @@ def export(
 ) -> None:
     """Export votes, battles, chat feedback, judge verdicts, annotator profiles and DPO pairs.
 
-    The folder loads with datasets.load_dataset(OUT_DIR, CONFIG). IINs, phone numbers, e-mails, ID-card, passport and card numbers are replaced by placeholders; annotator ids are HMAC-hashed with KAZARENA_SECRET_SALT. The same database and options give byte-identical files.
+    The folder loads with datasets.load_dataset(OUT_DIR, CONFIG). IINs, IBANs, phone numbers, e-mails, ID-card, passport and card numbers, and names after "менің атым" / "меня зовут" / "my name is" are replaced by placeholders; annotator ids are HMAC-SHA256-hashed with KAZARENA_SECRET_SALT (refused if shorter than 16 characters or a known default; unset: a random salt generated at the first export and kept in the database). The same database and options give byte-identical files.
     """
     from app.settings import get_settings
     from arena.export import export_dataset
+    from arena.export.salt import resolve_salt
     from db.session import session_scope
     from eval.langid import detect_language
 
@@ -65,8 +66,9 @@ def export(
                 status.update(f"exporting {config}: {rows:,} rows")
 
             with session_scope(settings.database_url) as session:
+                salt = resolve_salt(session, settings.secret_salt)  # WeakSaltError: exit 2, nothing written
                 summary = export_dataset(session=session, out_dir=out_dir, options=options,
-                                         salt=settings.secret_salt, progress=progress, language_of=detect_language)
+                                         salt=salt, progress=progress, language_of=detect_language)
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from None

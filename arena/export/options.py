@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 __all__ = ["FORMATS", "ExportOptions", "IdHasher", "parse_bound", "split_models"]
 
 FORMATS = ("parquet", "jsonl", "both")
-DEFAULT_SALT = "dev-salt-change-me"  # app.settings' development default: exports made with it are not private
 
 
 def parse_bound(text: str | date | datetime | None, *, end: bool = False) -> datetime | None:

@@ -28,9 +28,10 @@ import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
 from arena.export.card import render_card
-from arena.export.options import DEFAULT_SALT, ExportOptions, IdHasher
+from arena.export.options import ExportOptions, IdHasher
 from arena.export.pii import PII_TYPES
 from arena.export.rows import Scrubber, annotator_rows, feedback_rows, judgment_rows, vote_records
+from arena.export.salt import check_salt
 from arena.export.schema import CONFIGS, ConfigSpec
 
 __all__ = ["ExportSummary", "TableSink", "data_file", "export_dataset"]
@@ -133,9 +134,7 @@ def export_dataset(*, session: Session, out_dir: Path, options: ExportOptions, s
     ``language_of`` tags each battle with the language of its first question (kazarena passes
     eval.langid.detect_language, as the chat tags its messages); without it the column is null.
     """
-    if salt == DEFAULT_SALT:
-        logger.warning("exporting with the development salt: annotator hashes are not private; "
-                       "set KAZARENA_SECRET_SALT")
+    check_salt(salt)  # WeakSaltError (a ValueError) before anything is written
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _clear_previous(out_dir)

@@ -21,7 +21,7 @@ from tests.utils.export_data import (
     leaks,
 )
 
-SALT = "test-salt-7f3a"
+SALT = "test-salt-7f3a-91c2-e5d0"
 SCRUBBED_PROMPT = "Сәлеметсіз бе! Менің ЖСН-ім [IIN], телефоным [PHONE]. Зейнетақыны қалай алуға болады?"
 SCRUBBED_ANSWER_A = "Зейнетақы туралы ақпаратты [EMAIL] мекенжайына жазыңыз немесе eGov порталына кіріңіз."
 
@@ -137,11 +137,11 @@ def test_same_database_and_salt_give_identical_bytes_and_salt_changes_hashes(sql
     run(sqlite_url, first, fmt="both")
     run(sqlite_url, second, fmt="both")
     assert folder_files(first) == folder_files(second)
-    run(sqlite_url, other, fmt="both", salt="another-salt")
+    run(sqlite_url, other, fmt="both", salt="another-salt-48b1-d9e3")
     judges = {p: set(pq.read_table(p / "votes/train.parquet").column("judge").to_pylist()) for p in (first, other)}
     asel = filled.annotator_ids["asel_nurlankyzy"]
     assert judges[first] == {expected_judge(SALT, asel)}
-    assert judges[other] == {expected_judge("another-salt", asel)} != judges[first]
+    assert judges[other] == {expected_judge("another-salt-48b1-d9e3", asel)} != judges[first]
 
 
 def test_window_and_model_filters(sqlite_url, tmp_path):

@@ -25,7 +25,7 @@ def invoke(url, *args, **env):
     get_settings.cache_clear()
     try:
         return runner.invoke(cli, ["export", *map(str, args)],
-                             env={"KAZARENA_DATABASE_URL": url, "KAZARENA_SECRET_SALT": "cli-salt", "HF_TOKEN": "", **env})
+                             env={"KAZARENA_DATABASE_URL": url, "KAZARENA_SECRET_SALT": "cli-salt-for-the-tests-0042", "HF_TOKEN": "", **env})
     finally:
         get_settings.cache_clear()
 

@@ -2,7 +2,10 @@
 
 The query takes the same options as `kazarena export`. The folder is built in a
 temporary directory (errors in the options come back as 400 before anything is
-sent), then streamed as a zip built piece by piece and deleted afterwards.
+sent), then streamed as a zip built piece by piece and deleted afterwards. A secret salt
+anyone could guess (KAZARENA_SECRET_SALT empty, shorter than 16 characters, or a published
+default) is a 400 ``{"error": {"code": "weak_secret_salt", "message": ...}}`` and nothing is
+exported; with no salt set, the one generated at the first export and kept in the database is used.
 """
 
 import logging
@@ -18,6 +21,7 @@ from app.api.deps import AdminDep, SettingsDep
 from app.errors import ServiceError
 from arena.export import ExportOptions, export_dataset
 from arena.export.archive import zip_folder
+from arena.export.salt import WeakSaltError, resolve_salt
 from db.session import session_scope
 from eval.langid import detect_language
 
@@ -57,9 +61,12 @@ def export_archive(
     folder = tempfile.TemporaryDirectory(prefix="kazarena-export-")
     try:
         with session_scope(settings.database_url) as session:
+            try:
+                salt = resolve_salt(session, settings.secret_salt)
+            except WeakSaltError as exc:
+                raise ServiceError("invalid", "weak_secret_salt", str(exc)) from None
             summary = export_dataset(session=session, out_dir=Path(folder.name), options=options,
-                                     language_of=detect_language,
-                                     salt=settings.secret_salt)
+                                     language_of=detect_language, salt=salt)
     except BaseException:
         folder.cleanup()
         raise
