@@ -73,4 +73,35 @@ RESULTS_STRINGS: dict[str, dict[str, str]] = {
                            "en": "Accuracy with its confidence interval"},
     "res_win_chart": {"kk": "Тақырыптар бойынша жеңіс үлесі", "ru": "Доля побед по темам",
                       "en": "Win rate per topic"},
+    "res_pair": {
+        "kk": "Баптап оқытылған және бастапқы модель: {a} − {b} ({data})",
+        "ru": "Дообученная и исходная модель: {a} − {b} ({data})",
+        "en": "Fine-tuned vs vanilla: {a} − {b} ({data})",
+    },
+    "res_pair_note": {
+        "kk": "Бір сұрақтардағы айырма (баптап оқытылған минус бастапқы) және оның жұптық бутстрэп {level}% "
+              "аралығы; * — аралық 0-ді қамтымайды, яғни айырма шын. Шығын мен сұрақты қайталау үлесінен басқа "
+              "көрсеткіштерде үлкені жақсы; ол екеуінде теріс айырма — жақсару.",
+        "ru": "Разность (дообученная минус исходная) на одних и тех же примерах с парным бутстрэп-интервалом "
+              "{level}%; * — интервал не содержит 0, то есть разница значима. Больше — лучше, кроме потерь и доли "
+              "повторов вопроса: там улучшение — отрицательная разность.",
+        "en": "Difference fine-tuned minus vanilla on the same items, with its paired bootstrap {level}% interval; "
+              "* marks an interval that excludes 0, a real difference. Higher is better except for the loss and "
+              "the echo rate, where a negative difference is the improvement.",
+    },
+    "res_col_by": {"kk": "Бөлік", "ru": "Разрез", "en": "By"},
+    "res_col_group": {"kk": "Топ", "ru": "Группа", "en": "Group"},
+    "res_col_diff": {"kk": "Айырма [аралық]", "ru": "Разность [интервал]", "en": "Difference [CI]"},
+    "res_all_items": {"kk": "барлығы", "ru": "все", "en": "all"},
+    "res_kind_set": {"kk": "жиын", "ru": "набор", "en": "set"},
+    "res_kind_topic": {"kk": "тақырып", "ru": "тема", "en": "topic"},
+    "res_m_rouge_l_diff": {"kk": "Δ ROUGE-L F1", "ru": "Δ ROUGE-L F1", "en": "Δ ROUGE-L F1"},
+    "res_m_chrf_pp_diff": {"kk": "Δ chrF++ (сөйлем)", "ru": "Δ chrF++ (по предложениям)",
+                           "en": "Δ chrF++ (sentence)"},
+    "res_m_loss_diff": {"kk": "Δ шығын / жауап токені", "ru": "Δ потери / токен ответа",
+                        "en": "Δ loss / response token"},
+    "res_m_echo_rate_diff": {"kk": "Δ сұрақты қайталау үлесі", "ru": "Δ доля повторов вопроса",
+                             "en": "Δ echo rate"},
+    "res_m_kk_share_diff": {"kk": "Δ қазақша жауап үлесі", "ru": "Δ доля ответов на казахском",
+                            "en": "Δ Kazakh share"},
 }

@@ -19,9 +19,13 @@ from app.ui.i18n import normalize_lang, t
 from db.session import session_scope
 from eval.report import (
     METRIC_LABELS,
+    PAIR_METRICS,
     accuracy_figure,
     accuracy_panels,
     markdown_table,
+    pair_means_table,
+    pair_panels,
+    pair_table,
     preference_table,
     score_text,
     subset_table,
@@ -46,21 +50,44 @@ def _task_rank(task: str) -> int:
 
 def scores_frame(rows: list[ScoreRow], lg: str) -> pd.DataFrame:
     """Whole-dataset scores, one line per model x dataset x metric, the majority-class baseline included."""
-    whole = sorted((r for r in rows if r.subset is None), key=lambda r: _task_rank(r.task))  # stable: run order kept
+    whole = sorted((r for r in rows if r.subset is None and not r.is_difference),  # differences: pair_markdown
+                   key=lambda r: _task_rank(r.task))  # stable: run order kept
     body = [[r.task, r.dataset, f"{r.model} ({t('res_baseline', lg)})" if r.is_baseline else r.model,
              METRIC_LABELS.get(r.metric, r.metric), score_text(r.value, r.ci_low, r.ci_high, digits=DIGITS), r.n]
             for r in whole]
     return pd.DataFrame(body, columns=[t(c, lg) for c in COLUMNS])
 
 
+def pair_markdown(rows: list[ScoreRow], lg: str) -> list[str]:
+    """A "Fine-tuned vs vanilla" section per pair: the means, then the differences by set and topic."""
+    labels = {m: t(f"res_m_{m}", lg) for m in PAIR_METRICS}
+    kinds = {"set": t("res_kind_set", lg), "topic": t("res_kind_topic", lg)}
+    parts = []
+    for dataset, tuned, vanilla, mine in pair_panels(rows):
+        level = int(round(100 * mine[0].details.get("level", 0.95)))
+        means = pair_means_table(mine, tuned, vanilla, metric_header=t("res_col_metric", lg), labels=labels,
+                                 digits=DIGITS)
+        means[0][-1] = t("res_col_diff", lg)
+        header, body = pair_table(mine, header=[t("res_col_by", lg), t("res_col_group", lg), t("res_col_n", lg)],
+                                  labels=labels, everything=t("res_all_items", lg), digits=DIGITS)
+        body = [[kinds.get(row[0], row[0]), *row[1:]] for row in body]
+        parts.append(f"### {t('res_pair', lg, a=tuned, b=vanilla, data=dataset)}\n\n"
+                     f"_{t('res_pair_note', lg, level=level)}_\n\n" + "\n".join(markdown_table(*means))
+                     + "\n" + "\n".join(markdown_table(header, body)))
+    return parts
+
+
 def breakdown_markdown(rows: list[ScoreRow], lg: str) -> str:
-    """Per subject / per topic: a subset-by-model table per metric, and win/tie/loss per pairwise comparison."""
+    """Fine-tuned vs vanilla tables; per subject / per topic: a subset-by-model table per metric, and win/tie/loss
+    per pairwise comparison."""
+    pairs = pair_markdown(rows, lg)
     parts = [f"### {t('res_breakdown', lg)}"]
     groups: dict[tuple[str, str], list[ScoreRow]] = {}
     for r in sorted(rows, key=lambda r: _task_rank(r.task)):
         groups.setdefault((r.task, r.dataset), []).append(r)
     for (task, dataset), group in groups.items():
-        for metric in dict.fromkeys(r.metric for r in group if r.subset is not None and r.metric != "win_rate"):
+        for metric in dict.fromkeys(r.metric for r in group
+                                    if r.subset is not None and r.metric != "win_rate" and not r.is_difference):
             table = subset_table([r for r in group if r.metric == metric], first=t("res_col_subset", lg), pct=False,
                                  digits=DIGITS)
             parts.append(f"#### {task}: {dataset} — {METRIC_LABELS.get(metric, metric)}\n\n"
@@ -73,7 +100,7 @@ def breakdown_markdown(rows: list[ScoreRow], lg: str) -> str:
             parts.append(f"#### {heading}\n\n" + "\n".join(markdown_table(*table)))
     if len(parts) == 1:
         parts.append(t("res_breakdown_none", lg))
-    return "\n\n".join(parts)
+    return "\n\n".join(pairs + parts)
 
 
 def summary_markdown(run: RunSummary, rows: list[ScoreRow], lg: str) -> str:

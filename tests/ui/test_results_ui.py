@@ -123,3 +123,41 @@ def test_the_tab_sits_between_leaderboard_and_about_and_reads_the_runs_when_open
         triggers = {(ids.get(target), event) for target, event in shown["targets"]}
         assert triggers == {("tab-results", "select"), ("res-refresh", "click"), ("res-run", "input"),
                             ("res-task", "input"), (None, "change")}  # None: the language held in a gr.State
+
+
+def test_fine_tuned_vs_vanilla_table_per_pair(tab):
+    from db.session import session_scope
+    from eval.results import ScoreRow, store_rows
+
+    def diff(metric, subset, value, low, high, n, tuned_mean, vanilla_mean):
+        return ScoreRow("generation", "ift-test", subset, "kk-tuned", metric, value, low, high, n,
+                        {"opponent": "base", "mean_tuned": tuned_mean, "mean_vanilla": vanilla_mean, "level": 0.95,
+                         "excludes_zero": low > 0 or high < 0, "rounds": 2000, "seed": 0})
+
+    rows = [
+        ScoreRow("generation", "ift-test", None, "base", "rouge_l", 0.10, 0.08, 0.12, 500),
+        ScoreRow("generation", "ift-test", None, "kk-tuned", "rouge_l", 0.14, 0.12, 0.16, 500),
+        ScoreRow("generation", "ift-test", None, "kk-tuned", "echo_rate", 0.02, 0.01, 0.04, 500),
+        diff("rouge_l_diff", None, 0.04, 0.025, 0.055, 500, 0.14, 0.10),
+        diff("rouge_l_diff", "set:govset", 0.05, 0.03, 0.07, 300, 0.15, 0.10),
+        diff("rouge_l_diff", "topic:pensions", 0.01, -0.02, 0.04, 20, 0.11, 0.10),
+        diff("loss_diff", None, -0.31, -0.35, -0.27, 500, 2.1, 2.41),
+    ]
+    with session_scope(tab.url) as s:
+        store_rows(s, "20250401T000000Z-pairs000", rows)
+    shown = _show(tab, task="generation")
+    text = shown.breakdown
+    assert "### Fine-tuned vs vanilla: kk-tuned − base (ift-test)" in text
+    assert "| Metric | kk-tuned | base | Difference [CI] |" in text
+    assert "| ROUGE-L F1 | 0.140 | 0.100 | +0.040 [+0.025, +0.055] * |" in text
+    assert "| loss / response token | 2.100 | 2.410 | -0.310 [-0.350, -0.270] * |" in text
+    assert "| By | Group | n | Δ ROUGE-L F1 | Δ loss / response token |" in text
+    assert "|  | all | 500 | +0.040 [+0.025, +0.055] * | -0.310 [-0.350, -0.270] * |" in text
+    assert "| set | govset | 300 | +0.050 [+0.030, +0.070] * | – |" in text
+    assert "| topic | pensions | 20 | +0.010 [-0.020, +0.040] | – |" in text  # includes 0: no star
+    assert text.index("Fine-tuned vs vanilla") < text.index("By subject and topic")
+    assert not any("_diff" in str(line[3]) or "Δ" in str(line[3]) for line in _lines(shown))  # not in the scores
+    assert ["generation", "ift-test", "kk-tuned", "echo rate", "0.020 [0.010, 0.040]", 500] in _lines(shown)
+    kk, ru = _show(tab, task="generation", lang="kk").breakdown, _show(tab, task="generation", lang="ru").breakdown
+    assert "Баптап оқытылған және бастапқы модель: kk-tuned − base" in kk and "| жиын | govset |" in kk
+    assert "Дообученная и исходная модель: kk-tuned − base" in ru and "| тема | pensions |" in ru
