@@ -141,7 +141,7 @@ def test_judge_generation_builds_reference_guided_pairs():
     bad = ["Білмеймін."] * 3
     prefs, verdicts = judge_generation(ITEMS, good, bad, "tuned", "vanilla", judge)
     assert verdicts == ["model_a"] * 3
-    assert seen[0].template == "reference_v1" and seen[0].context == {"instruction": ITEMS[0].instruction,
+    assert seen[0].template == "reference_v2" and seen[0].context == {"instruction": ITEMS[0].instruction,
                                                                        "reference": ITEMS[0].reference}
     assert (seen[0].answer_a, seen[0].model_a, seen[0].topic) == (ITEMS[0].reference, "tuned", "documents")
     assert [(p.topic, p.wins, p.n) for p in prefs] == [(None, 3, 3), ("documents", 2, 2), ("history", 1, 1)]
@@ -205,7 +205,7 @@ def test_run_conversation_judges_continuations_per_topic():
 
     run = run_conversation(client, ["vanilla", "tuned"], dialogues, judge, max_tokens=16)
     assert server.calls[0][1] == DIALOGUES[0]["messages"]  # the whole dialogue goes to the model
-    assert seen[0].template == "arena_content_v1" and seen[0].context["conversation"] == DIALOGUES[0]["messages"]
+    assert seen[0].template == "arena_content_v2" and seen[0].context["conversation"] == DIALOGUES[0]["messages"]
     rows = {(r.model, r.subset): r for r in run.rows}
     assert rows[("tuned", None)].value == 1.0 and rows[("tuned", "history")].n == 1
     assert all(r.task == "conversation" and r.metric == "win_rate" for r in run.rows)
