@@ -44,22 +44,32 @@ def revoke_api_key(*, session: Session, key_id: int) -> ApiKey | None:
 
 
 class KeyCache:
-    """Remembers valid key hashes briefly so auth costs no query per request."""
+    """Remembers valid keys for `ttl_s` so a burst of requests costs one query.
 
-    def __init__(self, database_url: str, ttl_s: float = 30.0) -> None:
+    Only valid keys are remembered, for a short, stated time (1 s by default): a revocation is seen
+    by every app process within that second (and at once by the one that revoked, which evicts it);
+    an unknown key is looked up every time, so a new key works at once.
+    """
+
+    def __init__(self, database_url: str, ttl_s: float = 1.0) -> None:
         self.url, self.ttl = database_url, ttl_s
-        self._seen: dict[str, tuple[int | None, float]] = {}
+        self._valid: dict[str, tuple[int, float]] = {}
 
     def lookup(self, key: str) -> int | None:
         digest = hash_key(key)
-        hit = self._seen.get(digest)
+        hit = self._valid.get(digest)
         if hit and time.monotonic() - hit[1] < self.ttl:
             return hit[0]
         with session_scope(self.url) as s:
-            row = s.scalar(select(ApiKey).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)))
-            key_id = row.id if row else None
-        self._seen[digest] = (key_id, time.monotonic())
+            key_id = s.scalar(select(ApiKey.id).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)))
+        if key_id is None:
+            self._valid.pop(digest, None)
+        else:
+            self._valid[digest] = (key_id, time.monotonic())
         return key_id
+
+    def evict(self, key_id: int) -> None:
+        self._valid = {d: hit for d, hit in self._valid.items() if hit[0] != key_id}
 
 
 def record_generation(database_url: str, fields: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from app.crud import KeyCache
 from app.services.inputs import InputLimits
 from app.services.ratelimit import RateLimiter
+from app.services.throttle import LoginThrottle
 from app.services.vote_writer import VoteWriter
 from app.serving.judge import configured_judge
 from app.serving.manager import ModelManager
@@ -41,6 +42,7 @@ class Runtime:
     limits: InputLimits
     rate_limits: RateLimits
     key_cache: KeyCache
+    login_throttle: LoginThrottle
     vote_writer: VoteWriter
     rng: np.random.Generator
     reference_pairs: tuple[dict[str, str], ...]  # held-out IFT pairs: the arena's gold controls and seed tasks
@@ -69,5 +71,6 @@ def build_runtime(settings: Settings, manager: ModelManager, grounder: Grounder 
                         max_batch=settings.vote_batch_max, labels=lambda: model_labels(manager),
                         rate_check=lambda annotator_id, ip: rate.votes.check(f"a:{annotator_id}", f"ip:{ip}"))
     pairs = tuple(read_jsonl(reference_pairs)) if reference_pairs.exists() else ()
-    return Runtime(settings, manager, grounder, InputLimits.of(settings), rate, KeyCache(settings.database_url), writer,
+    return Runtime(settings, manager, grounder, InputLimits.of(settings), rate, KeyCache(settings.database_url),
+                   LoginThrottle(), writer,
                    np.random.default_rng(), pairs, configured_judge(settings, env))

@@ -116,7 +116,7 @@ def worker(db: Path, out: Path) -> None:
     baseline = _rss_mib()
     start, cpu = time.perf_counter(), time.process_time()
     with session_scope(url) as session:
-        summary = export_dataset(session=session, out_dir=out, options=ExportOptions(), salt="bench-salt")
+        summary = export_dataset(session=session, out_dir=out, options=ExportOptions(), salt="bench-salt-0123456789")
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps({"votes": summary.counts["votes"], "seconds": seconds, "cpu_s": cpu, "baseline_mib": baseline,

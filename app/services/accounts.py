@@ -1,5 +1,6 @@
 """Annotator accounts: registration with consent, password login, expiring sessions, bans."""
 
+import math
 import re
 import secrets
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.crud import hash_key
 from app.errors import ServiceError
+from app.services.throttle import LoginThrottle
 from db.models import Annotator, AnnotatorSession
 
 CONSENT_VERSION = "2026-11-v1"
@@ -23,6 +25,8 @@ SCRIPTS = ("cyrillic", "latin")
 SESSION_PREFIX = "ks_"
 _USERNAME = re.compile(r"^[\w.-]{3,32}$", re.UNICODE)
 _hasher = PasswordHasher()
+# Verified against when the username is unknown, so both cases cost one argon2 verification.
+_DUMMY_HASH = _hasher.hash("kazarena: no such user")
 
 
 @dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -71,14 +75,27 @@ def register(*, session: Session, reg: Registration, role: str = "annotator") ->
     return row
 
 
-def login(*, session: Session, username: str, password: str, ttl_hours: float) -> tuple[Annotator, str]:
-    """Check the password and open a session; returns the plain token once."""
+def login(*, session: Session, username: str, password: str, ttl_hours: float,
+          throttle: LoginThrottle | None = None, ip: str = "unknown") -> tuple[Annotator, str]:
+    """Check the password and open a session; returns the plain token once.
+
+    With a throttle, repeated failures make the caller wait (429 `login_throttled` with Retry-After)
+    before the password is even checked; an unknown username costs the same hashing time as a known
+    one, so the answer time tells nothing about who has an account.
+    """
+    if throttle is not None and (wait := throttle.wait(username, ip)):
+        raise ServiceError("rate_limited", "login_throttled",
+                           f"too many failed logins; try again in {math.ceil(wait)} s", retry_after=wait)
     row = session.scalar(select(Annotator).where(Annotator.username == username))
     try:
-        if row is None or not _hasher.verify(row.password_hash, password):
+        if not _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password) or row is None:
             raise VerificationError
     except (VerificationError, InvalidHashError) as exc:
+        if throttle is not None:
+            throttle.failed(username, ip)
         raise ServiceError("unauthenticated", "bad_credentials", "wrong username or password") from exc
+    if throttle is not None:
+        throttle.succeeded(username)
     if row.banned:
         raise ServiceError("forbidden", "banned", f"this account is suspended: {row.ban_reason or 'no reason given'}")
     return row, open_session(session=session, annotator_id=row.id, ttl_hours=ttl_hours)
@@ -128,6 +145,6 @@ def set_ban(*, session: Session, annotator_id: int, banned: bool, reason: str | 
     if banned and not (reason or "").strip():
         raise ServiceError("invalid", "reason_required", "give a reason for the ban")
     row.banned, row.ban_reason, row.banned_at = banned, (reason or "").strip() or None, datetime.now(UTC) if banned else None
-    if banned:  # a banned annotator is logged out everywhere
-        session.execute(delete(AnnotatorSession).where(AnnotatorSession.annotator_id == annotator_id))
+    # Sessions are kept: every action admits the caller again (app/services/admission.py) and a banned
+    # one is refused with 403 `banned` and the reason, so the person learns why instead of "log in again".
     return row

@@ -50,8 +50,8 @@ def annotators(session: Session, callers: Sequence[Caller]) -> list[Annotator | 
         who = live.get(c.token or "")
         if who is None:
             out.append(LOGIN_REQUIRED)
-        elif who.banned:
-            out.append(ServiceError("forbidden", "banned", "this account is suspended"))
+        elif who.banned:  # the session stays, so the person is told why rather than asked to log in again
+            out.append(ServiceError("forbidden", "banned", f"this account is suspended: {who.ban_reason or 'no reason given'}"))
         else:
             out.append(who)
     return out

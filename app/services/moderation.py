@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.errors import ServiceError
 from app.services import accounts, admission, flag_reviews, inputs
 from app.services.admission import Caller
 from arena.records import voted_battle_rows
@@ -44,7 +45,9 @@ def annotators(*, session: Session, caller: Caller) -> list[dict[str, Any]]:
 def set_ban(*, session: Session, caller: Caller, annotator_id: int, banned: bool, reason: str | None,
             max_reason: int) -> Annotator:
     """Ban with a reason (no more votes; earlier votes stay stored but leave the statistics), or unban."""
-    admission.admin(session, caller)
+    who = admission.admin(session, caller)
+    if banned and who.id == annotator_id:
+        raise ServiceError("conflict", "cannot_ban_self", "an administrator cannot ban their own account")
     reason = inputs.text("reason", reason, max_reason, required=False, strip=True)
     return accounts.set_ban(session=session, annotator_id=annotator_id, banned=banned, reason=reason)
 

@@ -113,6 +113,11 @@ class AccountPanel:
     def expired(self, lg: str) -> Out:
         return {**self.show(new_state(), normalize_lang(lg)), self.notice: t("session_expired", normalize_lang(lg))}
 
+    def banned(self, exc: ServiceError, lg: str) -> Out:
+        """Logged out, with the ban and its reason in the person's language."""
+        lg = normalize_lang(lg)
+        return {**self.show(new_state(), lg), self.notice: refusal(exc, lg, self.runtime.limits)}
+
     def _register(self, reg: accounts.Registration) -> None:
         with session_scope(self.settings.database_url) as s:
             accounts.register(session=s, reg=reg)
@@ -132,16 +137,18 @@ class AccountPanel:
         return {self.notice: t("registered", lg, name=plain_markdown(reg.username)), self.username: reg.username,
                 self.reg_password: "", self.password: ""}
 
-    def _login(self, username: str, password: str) -> dict[str, Any]:
+    def _login(self, username: str, password: str, ip: str) -> dict[str, Any]:
         with session_scope(self.settings.database_url) as s:
             row, token = accounts.login(session=s, username=username, password=password,
-                                        ttl_hours=self.settings.session_ttl_hours)
+                                        ttl_hours=self.settings.session_ttl_hours,
+                                        throttle=self.runtime.login_throttle, ip=ip)
             return {**new_state(), "token": token, "annotator_id": row.id, "username": row.username, "role": row.role}
 
-    async def login(self, username: str, password: str, lg: str) -> Out:
+    async def login(self, username: str, password: str, lg: str, request: gr.Request | None = None) -> Out:
         lg = normalize_lang(lg)
+        ip = getattr(getattr(request, "client", None), "host", None) or "unknown"
         try:
-            state = await asyncio.to_thread(self._login, (username or "").strip(), password or "")
+            state = await asyncio.to_thread(self._login, (username or "").strip(), password or "", ip)
         except ServiceError as exc:
             return {self.notice: refusal(exc, lg, self.runtime.limits), self.password: ""}
         return {**self.show(state, lg), self.notice: ""}

@@ -93,9 +93,11 @@ class ArenaTab:
 
     # ------------------------------------------------------------ a round
     def _refused(self, exc: ServiceError, lg: str) -> Out:
-        """What a refusal looks like: an expired or banned session is asked to log in again."""
-        if exc.code in ("login_required", "banned"):
+        """What a refusal looks like: an expired session is asked to log in again, a banned person is told why."""
+        if exc.code == "login_required":
             return self.account.expired(lg)
+        if exc.code == "banned":
+            return self.account.banned(exc, lg)
         return {self.account.notice: refusal(exc, lg, self.runtime.limits, self.settings.arena_max_turns)}
 
     async def start(self, mode: str, prompt: str, state: dict[str, Any], lg: str,

@@ -108,7 +108,10 @@ def test_bans_stop_voting_and_remove_votes_from_statistics(db_url):
         assert c.post(f"/api/arena/admin/annotators/{me}/ban", json={"reason": "x"}, headers=auth(token)).status_code == 403
         assert c.post(f"/api/arena/admin/annotators/{me}/ban", json={"reason": "random clicking"},
                       headers=auth(admin_token)).json()["banned"] is True
-        assert c.post(f"/api/arena/battles/{pending}/vote", json=_vote(), headers=auth(token)).status_code == 401
+        banned = c.post(f"/api/arena/battles/{pending}/vote", json=_vote(), headers=auth(token))
+        assert banned.status_code == 403 and banned.json()["error"]["code"] == "banned"  # told why (issue 15)
+        assert "random clicking" in banned.json()["error"]["message"]
+        assert c.get("/api/arena/me", headers=auth(token)).status_code == 403
         login = c.post("/api/arena/login", json={"username": c.get(
             "/api/arena/admin/annotators", headers=auth(admin_token)).json()[1]["username"], "password": "құпия-сөз-123"})
         assert login.status_code == 403 and "random clicking" in login.json()["error"]["message"]
@@ -152,7 +155,7 @@ def test_fifty_annotators_voting_at_once_lose_and_double_nothing(db_url):
             results = list(pool.map(submit, range(50)))
         refused = httpx.post(f"{app.url}/api/arena/battles/{banned_battle}/vote", json=_vote(), headers=auth(banned_token))
     assert all(r == (200, 200, True, 409) for r in results), results
-    assert refused.status_code == 401
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "banned"
     with session_scope(db_url) as s:
         rows = s.execute(select(Vote.battle_id, func.count()).group_by(Vote.battle_id)).all()
         assert sorted(b for b, _ in rows) == sorted(battles) and all(n == 1 for _, n in rows)

@@ -118,7 +118,7 @@ def test_grounded_answer_lists_numbered_sources_and_stores_them(live):
     question = "Зейнетақыны рәсімдеу үшін қандай құжаттар керек?"
     _, events = _ask(live, model="chat-plain", message=question, grounding=True)
     final = events[-1]
-    assert final["sources"] == live.app.state.grounder.ground(question)[1]  # what retrieval found, unchanged
+    assert final["sources"] == live.app.state.runtime.grounder.ground(question)[1]  # what retrieval found, unchanged
     assert final["sources"][0]["title"] == "Жасына байланысты зейнетақы тағайындау"
     assert final["sources"][0]["source_url"].startswith("https://")
     assert [s["number"] for s in final["sources"]] == list(range(1, len(final["sources"]) + 1))

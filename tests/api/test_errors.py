@@ -132,3 +132,52 @@ def test_api_keys_are_required_and_revocable(db_url):
         ok = c.get("/v1/models", headers={"Authorization": f"Bearer {good}"})
         assert ok.status_code == 200 and ok.json()["data"][0]["id"] == "down"
         assert c.get("/healthz").status_code == 200  # health stays open
+
+
+def test_a_revoked_key_stops_working_within_the_stated_second_in_every_process(db_url):
+    """Revoked by another process (here: straight in the database), the key is refused once the
+    one-second memory of valid keys has passed; a new key works at once."""
+    import time
+
+    from app.crud import KeyCache
+
+    with session_scope(db_url) as s:
+        row, key = create_api_key(session=s, name="soon-gone")
+    with TestClient(_app(db_url, auth_enabled=True)) as c:
+        headers = {"Authorization": f"Bearer {key}"}
+        assert c.get("/v1/models", headers=headers).status_code == 200
+        with session_scope(db_url) as s:
+            revoke_api_key(session=s, key_id=row.id)
+        time.sleep(1.05)  # the stated cache lifetime (KeyCache ttl_s=1.0) passing is what is tested
+        assert c.get("/v1/models", headers=headers).json()["error"]["code"] == "invalid_api_key"
+        with session_scope(db_url) as s:
+            _, fresh = create_api_key(session=s, name="new")
+        assert c.get("/v1/models", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+    cache = KeyCache(db_url)
+    assert cache.lookup("kza_unknown") is None and cache._valid == {}  # unknown keys are not remembered
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/v1/generate", '{"model": "down", "prompt": "x\\ud800"}', "prompt"),
+    ("/v1/chat/completions", '{"model": "down", "messages": [{"role": "user", "content": "a\\u0000b"}]}',
+     "messages.0.content"),
+    ("/api/arena/register", '{"username": "asel", "password": "12345678", "proficiency": "native", '
+                            '"education": "x\\ud800"}', "education"),
+    ("/api/chat", '{"model": "down", "message": "\\udfff"}', "message"),
+])
+def test_nul_and_lone_surrogates_are_400_naming_the_field(client, path, body, field):
+    resp = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert resp.status_code == 400, resp.text
+    err = resp.json()["error"]
+    assert err["code"] == "invalid_text" and err["message"].startswith(f"{field}:")
+
+
+def test_ids_beyond_64_bits_and_empty_chat_messages_are_400_not_500(client):
+    too_big = 9223372036854775808
+    feedback = client.post("/api/chat/feedback", json={"conversation_id": "c" * 10, "message_id": too_big,
+                                                       "rating": "up"})
+    assert feedback.status_code == 400 and feedback.json()["error"]["code"] == "invalid_request"
+    ban = client.post(f"/api/arena/admin/annotators/{too_big}/ban", json={"reason": "x"})
+    assert ban.status_code == 400 and "error" in ban.json()
+    empty = client.post("/v1/chat/completions", json={"model": "down", "messages": [{"role": "user", "content": " "}]})
+    assert empty.status_code == 400 and empty.json()["error"]["code"] == "empty_message"

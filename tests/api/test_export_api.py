@@ -15,7 +15,7 @@ from eval.langid import detect_language
 from tests.conftest import make_settings
 from tests.utils.export_data import fill, folder_files, leaks, zip_files
 
-SALT = "api-salt-4411"
+SALT = "api-salt-4411-long-enough"
 
 
 def _account(url, username, role):

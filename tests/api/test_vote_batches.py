@@ -36,7 +36,7 @@ def test_one_batch_answers_each_ballot_as_if_it_came_alone(db_url):
     with session_scope(db_url) as s:
         s.execute(Battle.__table__.update().where(Battle.id == busy).values(state="answering"))
         accounts.set_ban(session=s, annotator_id=banned_id, banned=True, reason="test")
-        outlived = accounts.open_session(session=s, annotator_id=banned_id, ttl_hours=1)  # raced the ban
+        outlived = accounts.open_session(session=s, annotator_id=banned_id, ttl_hours=1)  # opened after the ban
     bobs = ready_battle(db_url, bob_id)
     key = uuid.uuid4().hex
     batch = [
@@ -47,8 +47,8 @@ def test_one_batch_answers_each_ballot_as_if_it_came_alone(db_url):
         VoteRequest(busy, _ballot(), token=alice_token),             # answers still streaming
         VoteRequest(other, _ballot(content="left", language="right"), token=alice_token),  # overall missing
         VoteRequest(other, _ballot(), token="ks_not-a-session"),
-        VoteRequest(bobs, _ballot(), token=banned_token),            # a ban ends the sessions too
-        VoteRequest(bobs, _ballot(), token=outlived),                # a session that outlived the ban
+        VoteRequest(bobs, _ballot(), token=banned_token),            # a ban keeps the session, so the annotator is told why
+        VoteRequest(bobs, _ballot(), token=outlived),                # a session opened after it
         VoteRequest(twice, _ballot(comment="x" * 50), token=alice_token),
         VoteRequest(both_bad, _ballot(both_bad=True, content="tie", language="tie"), token=alice_token),
         VoteRequest(bobs, _ballot(), token=bob_token),
@@ -56,7 +56,7 @@ def test_one_batch_answers_each_ballot_as_if_it_came_alone(db_url):
     with session_scope(db_url) as s:
         results = cast_votes(s, batch, max_comment=10, labels={"m1": "Model One"})
     assert _codes(results) == ["ok", "ok", "already_voted", "not_your_battle", "answers_incomplete",
-                               "overall_required", "login_required", "login_required", "banned", "comment_too_long", "ok", "ok"]
+                               "overall_required", "login_required", "banned", "banned", "comment_too_long", "ok", "ok"]
     assert results[0] == results[1] and results[0]["vote_id"] is not None
     assert results[0]["left"] == {"model": "m1", "label": "Model One"} and results[0]["winner"] == "model_a"
     assert results[10]["decided_by"] == "bothbad"

@@ -123,7 +123,10 @@ def test_recall_at_2_on_held_out_questions(corpus) -> None:
         baseline2,
         "\n".join(misses),
     )
-    # Measured 0.98 (60 of 61) when written; 0.9 leaves room for corpus edits
-    # while still failing if tokenization or chunk metadata breaks.
-    assert recall2 >= 0.9, misses
-    assert recall2 > baseline2
+    # Measured 0.98 (60 of 61) on the 49-document GovSet; 0.885 (54 of 61) once the
+    # corpus grew to 121 GovSet documents and 697 CultSet passages, whose neighbours
+    # (pension age vs pension savings) now compete. The whitespace tokenizer gets 0.672
+    # on the same corpus, so 0.85 and a 0.15 margin still fail if stemming or chunk
+    # metadata breaks.
+    assert recall2 >= 0.85, misses
+    assert recall2 - baseline2 >= 0.15

@@ -113,7 +113,7 @@ def test_continuation_tasks_gold_controls_and_abandoned_battles(vllm, sqlite_url
         with AppServer(app) as live, httpx.Client(timeout=120) as h:
             task = list(_events(h.post(f"{live.url}/api/arena/battles", headers=auth(token), json={"mode": "continuation"})))
             assert "2-адам" in task[0]["prompt"] and task[-1]["state"] == "ready"
-            app.state.arena.settings.__dict__["gold_rate"] = 1.0  # every further task is a control
+            app.state.runtime.settings.__dict__["gold_rate"] = 1.0  # every further task is a control
             gold = list(_events(h.post(f"{live.url}/api/arena/battles", headers=auth(token), json={"mode": "continuation"})))
         with session_scope(sqlite_url) as s:
             first, second = s.get(Battle, task[0]["battle_id"]), s.get(Battle, gold[0]["battle_id"])

@@ -66,7 +66,7 @@ def test_kazarena_judge_from_db_on_the_real_model(judge_url, sqlite_url, tmp_pat
         assert sorted((v.battle_id, v.order) for v in stored) == [("b0", "ab"), ("b0", "ba"), ("b1", "ab"), ("b1", "ba")]
         for v in stored:
             assert v.raw_text in ("0", "1", "2") and v.judge_model == TEST_MODEL and v.prompt_tokens > 100
-            assert v.prompt_hash == load_template("arena_content_v1").sha256
+            assert v.prompt_hash == load_template("arena_content_v2").sha256
             assert v.verdict == {"ab": {"1": "model_a", "2": "model_b", "0": "tie"},
                                  "ba": {"1": "model_b", "2": "model_a", "0": "tie"}}[v.order][v.raw_text]
 

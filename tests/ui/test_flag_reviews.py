@@ -11,8 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from app.cli import leaderboard as leaderboard_cli
-from app.services import flag_reviews
 from app.errors import ServiceError
+from app.services import flag_reviews
 from app.ui.accounts import new_state
 from app.ui.arena import ArenaTab
 from app.ui.leaderboard import LeaderboardTab

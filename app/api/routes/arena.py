@@ -62,10 +62,12 @@ def create_annotator(body: accounts.Registration, session: SessionDep) -> dict[s
 
 
 @router.post("/login")
-def create_session(body: LoginIn, response: Response, session: SessionDep, runtime: RuntimeDep) -> dict[str, object]:
-    """Log in: sets the session cookie and returns the token for scripts."""
+def create_session(body: LoginIn, response: Response, session: SessionDep, runtime: RuntimeDep,
+                   caller: CallerDep) -> dict[str, object]:
+    """Log in: sets the session cookie and returns the token for scripts (failures back off, see README)."""
     ttl = runtime.settings.session_ttl_hours
-    row, token = accounts.login(session=session, username=body.username, password=body.password, ttl_hours=ttl)
+    row, token = accounts.login(session=session, username=body.username, password=body.password, ttl_hours=ttl,
+                                throttle=runtime.login_throttle, ip=caller.ip)
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=int(ttl * 3600))
     return {"token": token, "annotator": moderation.public(row)}
 

@@ -33,7 +33,7 @@ class ChatRequest(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     conversation_id: str = Field(pattern=CONVERSATION_ID_PATTERN)
-    message_id: int = Field(ge=1)
+    message_id: int = Field(ge=1, le=2**63 - 1)
     rating: Rating
     reason: str | None = Field(None, description="at most KAZARENA_MAX_REASON_CHARS characters")
 

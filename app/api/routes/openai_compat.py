@@ -54,6 +54,7 @@ async def create_chat_completion(req: ChatCompletionRequest, runtime: RuntimeDep
     _check(runtime, sum(len(_text_of(m.get("content"))) for m in req.messages),
            req.max_completion_tokens or req.max_tokens)
     inputs.at_most("messages", len(req.messages), runtime.limits.messages)
+    inputs.text("message", _text_of(req.messages[-1].get("content")), runtime.limits.prompt_chars)
     route = runtime.manager.resolve(req.model)
     body = req.model_dump(exclude_none=True, exclude={"model", "stream"})
     body["messages"] = prepare_messages(route.spec, req.messages, runtime.grounder).messages
