@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from app.api.errors import install_error_handlers
+from app.api.headers import SecurityHeadersMiddleware
 from app.api.limits import BodyLimitMiddleware
 from app.api.routes import arena, chat, eval_results, export, generate, health, openai_compat
 from app.runtime import build_runtime
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.state.runtime = runtime  # read only by app.api.deps.get_runtime
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: refusals and errors carry the headers too
     for module in (health, generate, openai_compat, chat, arena, export, eval_results):
         app.include_router(module.router)
 

@@ -26,6 +26,7 @@ from db.paths import IFT_TEST
 from eval.judge.items import items_from_ift
 from eval.metrics import corpus_chrf_pp, corpus_rouge_l
 from eval.preference import PairJudge, Preference, preference_by_topic
+from eval.sample import seeded_sample
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,13 @@ class GenerationItem:
     set_name: str | None = None  # the row's "set": govset | cultset
 
 
-def load_generation_items(path: Path | str = IFT_TEST, *, limit: int | None = None) -> list[GenerationItem]:
-    """IFT pairs ``{id, instruction, output, topic, set}`` (the test split by default)."""
+def load_generation_items(path: Path | str = IFT_TEST, *, limit: int | None = None,
+                          seed: int = 0) -> list[GenerationItem]:
+    """IFT pairs ``{id, instruction, output, topic, set}`` (the test split by default).
+
+    ``limit`` takes a seeded random sample kept in file order: the split is sorted by document,
+    so its first rows would all be one topic.
+    """
     items = []
     for lineno, row in iter_jsonl(path):
         missing = [k for k in ("id", "instruction", "output") if not row.get(k)]
@@ -52,7 +58,7 @@ def load_generation_items(path: Path | str = IFT_TEST, *, limit: int | None = No
                                     row.get("set")))
     if not items:
         raise ValueError(f"{path}: no items")
-    return items[:limit] if limit is not None else items
+    return seeded_sample(items, limit, seed)
 
 
 def chat_answers(

@@ -42,9 +42,9 @@ Datasets = Annotated[list[str], typer.Option("--datasets", "-d", help="MCQ datas
 BaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible base URL ending in /v1. "
                                              "Default: this kazarena (http://HOST:PORT/v1 from the settings).")]
 ApiKey = Annotated[str, typer.Option(envvar="KAZARENA_API_KEY", help="API key for --base-url (a kazarena key).")]
-Limit = Annotated[int | None, typer.Option(min=1, help="Only the first N items of each dataset.")]
+Limit = Annotated[int | None, typer.Option(min=1, help="At most N items of each dataset: a random sample drawn with --seed, kept in file order (the files are sorted by document and topic).")]
 Out = Annotated[Path | None, typer.Option(help="Report folder. Default: eval-reports/RUN_ID.")]
-Seed = Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")]
+Seed = Annotated[int, typer.Option(help="Seed of the bootstrap intervals and of the --limit sample.")]
 Rounds = Annotated[int, typer.Option(min=100, help="Bootstrap rounds.")]
 NoDb = Annotated[bool, typer.Option("--no-db", help="Do not store the results in the database.")]
 Ratings = Annotated[Path | None, typer.Option(help="Arena ratings (`kazarena leaderboard --format json` output or "
@@ -122,13 +122,13 @@ def _judge(base_url: str | None, model: str | None) -> LLMJudge:
     return LLMJudge(config, progress=True)
 
 
-def _mcq_datasets(datasets: list[str], limit: int | None) -> list[MCQDataset]:
+def _mcq_datasets(datasets: list[str], limit: int | None, seed: int = 0) -> list[MCQDataset]:
     from eval.mcq import load_mcq
 
     specs = _split(datasets)
     if not specs:
         raise typer.BadParameter("give at least one dataset with --datasets")
-    return [load_mcq(spec, limit=limit) for spec in specs]
+    return [load_mcq(spec, limit=limit, seed=seed) for spec in specs]
 
 
 def _run_mcq(c: Common, datasets: list[str], task: str, batch_size: int, concurrency: int,
@@ -141,7 +141,7 @@ def _run_mcq(c: Common, datasets: list[str], task: str, batch_size: int, concurr
         paths = corpus or [IFT_TRAIN]
         with err.status("building the BM25 index"):
             prefix = RagPrefix(build_rag_index(paths))
-    return run_mcq(c.client(), c.models, _mcq_datasets(datasets, c.limit), task=task, prefix=prefix,
+    return run_mcq(c.client(), c.models, _mcq_datasets(datasets, c.limit, c.seed), task=task, prefix=prefix,
                    batch_size=batch_size, concurrency=concurrency, rounds=c.rounds, seed=c.seed, progress=True)
 
 
@@ -170,7 +170,7 @@ def _run_generation(c: Common, test_file: Path | None, max_tokens: int, encoder:
     from eval.generation import load_generation_items
     from eval.runner import run_generation
 
-    items = load_generation_items(test_file or IFT_TEST, limit=c.limit)
+    items = load_generation_items(test_file or IFT_TEST, limit=c.limit, seed=c.seed)
     tokenizer = None
     if tokenizer_dir is not None:
         from eval.heldout_loss import load_tokenizer

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from db.jsonl import read_jsonl
+from eval.sample import seeded_sample
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ def resolve_hub(spec: str) -> HubDataset | None:
     return None
 
 
-def load_mcq(spec: str, *, limit: int | None = None) -> MCQDataset:
+def load_mcq(spec: str, *, limit: int | None = None, seed: int = 0) -> MCQDataset:
     """A dataset by name (see HUB_DATASETS), ``name:SUFFIX``, Hub id, or local file path."""
     path = Path(spec)
     if path.suffix.lower() in {".jsonl", ".csv"} or path.exists():
@@ -208,7 +209,6 @@ def load_mcq(spec: str, *, limit: int | None = None) -> MCQDataset:
         name = spec
     if not items:
         raise DatasetUnavailable(f"{spec}: no items")
-    if limit is not None:
-        items = items[:limit]
+    items = seeded_sample(items, limit, seed)
     logger.info("loaded %d items from %s", len(items), spec)
     return MCQDataset(name=name, items=tuple(items))

@@ -65,6 +65,8 @@ def test_a_login_survives_a_reload_until_logout_or_expiry(live):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+            blocked: list[str] = []  # the UI's Content-Security-Policy must not block anything Gradio does
+            page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
             page.goto(f"{live.url}/ui/", wait_until="load")
             _reload(page)
             _expect_logged_out(page)
@@ -100,5 +102,6 @@ def test_a_login_survives_a_reload_until_logout_or_expiry(live):
             _expect_logged_out(page)
             expect(page.locator("#arena-notice")).to_be_hidden()  # quietly: no error shown
             _shot(page, "03-expired-not-restored")
+            assert blocked == []
         finally:
             browser.close()

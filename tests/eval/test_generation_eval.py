@@ -71,6 +71,17 @@ def test_ift_test_split_loads():
     assert len(load_generation_items(ROOT / "data" / "ift" / "test.jsonl", limit=4)) == 4
 
 
+def test_limit_is_a_seeded_sample_in_file_order_across_topics():
+    path = ROOT / "data" / "ift" / "test.jsonl"
+    order = {item.id: i for i, item in enumerate(load_generation_items(path))}
+    sample = load_generation_items(path, limit=60, seed=1)
+    positions = [order[item.id] for item in sample]
+    assert positions == sorted(positions) and len(set(positions)) == 60
+    assert {i.set_name for i in sample} == {"govset", "cultset"} and len({i.topic for i in sample}) > 10
+    assert [i.id for i in load_generation_items(path, limit=60, seed=1)] == [i.id for i in sample]
+    assert [i.id for i in load_generation_items(path, limit=60, seed=2)] != [i.id for i in sample]
+
+
 def test_bootstrap_mean():
     m = bootstrap_mean([0.2, 0.4, 0.6, 0.8], seed=0)
     assert m.value == pytest.approx(0.5) and m.n == 4 and 0.2 <= m.ci_low < 0.5 < m.ci_high <= 0.8

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,13 +62,14 @@ def create_annotator(body: accounts.Registration, session: SessionDep) -> dict[s
 
 
 @router.post("/login")
-def create_session(body: LoginIn, response: Response, session: SessionDep, runtime: RuntimeDep,
+def create_session(body: LoginIn, request: Request, response: Response, session: SessionDep, runtime: RuntimeDep,
                    caller: CallerDep) -> dict[str, object]:
     """Log in: sets the session cookie and returns the token for scripts (failures back off, see README)."""
     ttl = runtime.settings.session_ttl_hours
     row, token = accounts.login(session=session, username=body.username, password=body.password, ttl_hours=ttl,
                                 throttle=runtime.login_throttle, ip=caller.ip)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=int(ttl * 3600))
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", max_age=int(ttl * 3600),
+                        secure=request.url.scheme == "https")  # behind a TLS proxy: uvicorn --proxy-headers
     return {"token": token, "annotator": moderation.public(row)}
 
 

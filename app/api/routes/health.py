@@ -1,5 +1,7 @@
 """Liveness, per-model readiness and Prometheus metrics."""
 
+import re
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -16,10 +18,19 @@ def read_health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+_PATH = re.compile(r"(?:~|\.{0,2})?/(?:[^\s/:;,'\"()]+/)+([^\s/:;,'\"()]+)")
+
+
+def without_paths(detail: object) -> object:
+    """A server detail with file paths cut to their last part: the layout of the host is nobody's business."""
+    return _PATH.sub(r"…/\1", detail) if isinstance(detail, str) else detail
+
+
 @router.get("/readyz")
 def read_readiness(manager: ManagerDep) -> JSONResponse:
-    """State of every configured model; 503 until at least one can answer."""
-    models = manager.status()
+    """State of every configured model; 503 until at least one can answer. Details name no file paths
+    (the operator finds them in the log and `kazarena models list`)."""
+    models = {name: {**m, "detail": without_paths(m["detail"])} for name, m in manager.status().items()}
     ready = any(m["state"] == READY for m in models.values())
     return JSONResponse({"ready": ready, "models": models}, status_code=200 if ready else 503)
 
