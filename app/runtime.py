@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from app.crud import KeyCache
+from app.services.admission import Network, trusted_networks
 from app.services.inputs import InputLimits
 from app.services.ratelimit import RateLimiter
 from app.services.throttle import LoginThrottle
@@ -28,10 +29,20 @@ from eval.judge.client import JudgeConfig, describe_judge
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Per-minute limits, each checked per annotator and per IP."""
+    """Per-minute limits, each per person (annotator, conversation, API key) and, looser, per IP."""
 
     battles: RateLimiter
     votes: RateLimiter
+    chat: RateLimiter
+    api: RateLimiter
+
+    @classmethod
+    def of(cls, s: Settings) -> "RateLimits":
+        def limiter(name: str, per_minute: int) -> RateLimiter:
+            return RateLimiter(name, per_minute, ip_factor=s.ip_limit_factor, storage=s.rate_limit_storage)
+
+        return cls(limiter("battles", s.battles_per_minute), limiter("votes", s.votes_per_minute),
+                   limiter("chat", s.chat_per_minute), limiter("api", s.api_per_minute))
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,7 @@ class Runtime:
     grounder: Grounder | None
     limits: InputLimits
     rate_limits: RateLimits
+    trusted_proxies: tuple[Network, ...]  # whose X-Forwarded-For names the client
     key_cache: KeyCache
     login_throttle: LoginThrottle
     vote_writer: VoteWriter
@@ -66,11 +78,12 @@ def model_labels(manager: ModelManager) -> dict[str, str]:
 def build_runtime(settings: Settings, manager: ModelManager, grounder: Grounder | None, *,
                   env: Mapping[str, str], reference_pairs: Path = IFT_TEST) -> Runtime:
     """`env` is the process environment (only OPENAI_API_KEY is read from it, to tell which judge is meant)."""
-    rate = RateLimits(RateLimiter(settings.battles_per_minute), RateLimiter(settings.votes_per_minute))
+    rate = RateLimits.of(settings)
     writer = VoteWriter(settings.database_url, max_comment=settings.max_comment_chars,
                         max_batch=settings.vote_batch_max, labels=lambda: model_labels(manager),
-                        rate_check=lambda annotator_id, ip: rate.votes.check(f"a:{annotator_id}", f"ip:{ip}"))
+                        rate_check=lambda annotator_id, ip: rate.votes.check(f"annotator:{annotator_id}", ip))
     pairs = tuple(read_jsonl(reference_pairs)) if reference_pairs.exists() else ()
-    return Runtime(settings, manager, grounder, InputLimits.of(settings), rate, KeyCache(settings.database_url),
+    return Runtime(settings, manager, grounder, InputLimits.of(settings), rate,
+                   trusted_networks(settings.trusted_proxies), KeyCache(settings.database_url),
                    LoginThrottle(), writer,
                    np.random.default_rng(), pairs, configured_judge(settings, env))

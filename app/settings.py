@@ -31,8 +31,17 @@ class Settings(BaseSettings):
     overlap_annotators: int = Field(3, ge=2, description="at most this many annotators see the same answers")
     arena_max_turns: int = Field(5, ge=1)
     max_comment_chars: int = 2000
-    battles_per_minute: int = Field(10, ge=1, description="per annotator and per IP")
-    votes_per_minute: int = Field(30, ge=1, description="per annotator and per IP")
+    battles_per_minute: int = Field(10, ge=1, description="per annotator (per IP: times ip_limit_factor)")
+    votes_per_minute: int = Field(30, ge=1, description="per annotator (per IP: times ip_limit_factor)")
+    chat_per_minute: int = Field(20, ge=1, description="citizens' chat questions per conversation "
+                                 "(per IP: times ip_limit_factor)")
+    api_per_minute: int = Field(120, ge=1, description="/v1 calls per API key (per IP: times ip_limit_factor)")
+    ip_limit_factor: int = Field(10, ge=1, description="how much looser every per-IP limit is than the "
+                                 "per-person one: a classroom or a mobile carrier shares one IP")
+    trusted_proxies: str = Field("", description="comma-separated IPs or CIDRs of reverse proxies whose "
+                                 "X-Forwarded-For is believed; from anyone else the header is ignored")
+    rate_limit_storage: str = Field("memory://", description="`limits` storage URI for the rate limits: "
+                                    "memory:// counts per process, redis://host:6379 across processes")
     vote_batch_max: int = Field(256, ge=1, description="most votes the vote writer commits in one transaction")
     session_ttl_hours: float = Field(24 * 7, gt=0, description="annotator login lifetime")
     secret_salt: str | None = Field(None, description="salt for exported annotator ids, at least 16 random "

@@ -47,14 +47,19 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-async def get_caller(request: Request) -> admission.Caller:
-    return admission.Caller(session_token(request), request.client.host if request.client else "unknown")
+async def get_caller(request: Request, runtime: "RuntimeDep") -> admission.Caller:
+    ip = admission.client_ip(request.client.host if request.client else None,
+                             request.headers.get("x-forwarded-for"), runtime.trusted_proxies)
+    return admission.Caller(session_token(request), ip)
 
 
-def require_api_key(request: Request, runtime: "RuntimeDep") -> int | None:
-    """The caller's key id; 401 unless a valid `Authorization: Bearer <key>` is sent."""
-    return admission.api_key(runtime.key_cache, request.headers.get("authorization", ""),
-                             required=runtime.settings.auth_enabled)
+def require_api_key(request: Request, runtime: "RuntimeDep", caller: "CallerDep") -> int | None:
+    """The caller's key id, counted against the per-key limit; 401 unless a valid `Authorization: Bearer
+    <key>` is sent (when keys are not required, only the per-IP limit counts)."""
+    key_id = admission.api_key(runtime.key_cache, request.headers.get("authorization", ""),
+                               required=runtime.settings.auth_enabled)
+    admission.count(runtime.rate_limits.api, f"key:{key_id}" if key_id is not None else f"ip:{caller.ip}", caller.ip)
+    return key_id
 
 
 def current_annotator(caller: "CallerDep", session: "SessionDep") -> Annotator:

@@ -6,6 +6,7 @@ the functions below before it acts. The edges only read the credentials off
 the request (header, cookie, browser state) and translate refusals.
 """
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,42 @@ class Caller:
 
     token: str | None = None
     ip: str = "unknown"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(setting: str) -> tuple[Network, ...]:
+    """`KAZARENA_TRUSTED_PROXIES` ("10.0.0.1, 172.16.0.0/12") as networks; a bad entry is a start-up error."""
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in setting.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"KAZARENA_TRUSTED_PROXIES: {exc}") from exc
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """The client's address: the TCP peer, unless the peer is a trusted proxy; then the nearest address
+    in `X-Forwarded-For` that is not one of our proxies (the ones left of it could be forged)."""
+    def ours(ip: object) -> bool:
+        return ip is not None and any(ip in net for net in trusted)
+
+    address = peer or "unknown"
+    if not forwarded_for or not ours(_address(address)):
+        return address
+    for hop in reversed(forwarded_for.split(",")):
+        ip = _address(hop)
+        if ip is None:
+            return address  # a malformed chain: believe only the proxy itself
+        if not ours(ip):
+            return str(ip)
+    return address
 
 
 def api_key(key_cache: KeyCache, authorization: str, *, required: bool) -> int | None:
@@ -72,15 +109,20 @@ def admin(session: Session, caller: Caller) -> Annotator:
     return who
 
 
-def within_limit(limiter: RateLimiter, annotator_id: int, caller: Caller) -> ServiceError | None:
-    """Count one action of this annotator (and IP); the refusal when over the limit."""
-    wait = limiter.check(f"a:{annotator_id}", f"ip:{caller.ip}")
+def within_limit(limiter: RateLimiter, subject: str, ip: str) -> ServiceError | None:
+    """Count one action of `subject` (an annotator, a key, a conversation) from `ip`; the refusal when over."""
+    wait = limiter.check(subject, ip)
     return rate_limited(wait) if wait else None
+
+
+def count(limiter: RateLimiter, subject: str, ip: str) -> None:
+    """`within_limit`, raising the refusal."""
+    if (refusal := within_limit(limiter, subject, ip)) is not None:
+        raise refusal
 
 
 def limited(session: Session, caller: Caller, limiter: RateLimiter) -> Annotator:
     """The caller's annotator, counted against `limiter`; raises the refusal."""
     who = annotator(session, caller)
-    if (refusal := within_limit(limiter, who.id, caller)) is not None:
-        raise refusal
+    count(limiter, f"annotator:{who.id}", caller.ip)
     return who

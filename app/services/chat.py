@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app import crud
 from app.errors import ServiceError
 from app.runtime import Runtime
-from app.services import inputs
+from app.services import admission, inputs
 from app.serving import client
 from app.serving.calllog import CallLog, logged_chat_stream
 from app.serving.manager import Route
@@ -119,12 +119,17 @@ def _store_question(database_url: str, conversation_id: str, text: str, budget: 
 
 
 async def open_turn(runtime: Runtime, *, conversation_id: str | None, model: str, message: str | None,
-                    grounding: bool | None = None) -> Turn:
-    """Check the input, resolve the model, store the question; raises ServiceError before anything is
-    stored when the input is bad or the model unknown or down."""
+                    ip: str, grounding: bool | None = None) -> Turn:
+    """Check the input and the rate limit, resolve the model, store the question; raises ServiceError
+    before anything is stored when the input is bad, the caller over the limit or the model unknown or down.
+
+    Citizens are anonymous, so the per-person limit counts per conversation; starting a new conversation
+    for every question only meets the (looser) per-IP limit sooner.
+    """
     limits = runtime.limits
     text = inputs.text("message", message, limits.prompt_chars, strip=True)
     cid = validate_conversation_id(conversation_id) if conversation_id else new_conversation_id()
+    admission.count(runtime.rate_limits.chat, f"conversation:{cid}", ip)
     route = runtime.manager.resolve(model)
     budget = limits.prompt_chars - len(text)
     user_id, turn, history = await asyncio.to_thread(

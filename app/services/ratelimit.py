@@ -1,29 +1,39 @@
-"""Sliding-window rate limits per annotator and per IP (in memory, per app process)."""
+"""Per-minute limits on the `limits` package's moving window, per person first and per IP much looser.
+
+A limit is counted against the caller's own identity (annotator, API key, chat session) and,
+`ip_factor` times looser, against the client IP: a classroom or a mobile carrier behind one NAT
+shares an IP, so the IP limit only stops one machine flooding the service. The storage is
+`limits`' memory storage by default (one process); `KAZARENA_RATE_LIMIT_STORAGE=redis://host`
+makes every app process count together.
+"""
 
 import threading
 import time
-from collections import defaultdict, deque
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 
 class RateLimiter:
-    def __init__(self, limit: int, window_s: float = 60.0) -> None:
-        self.limit, self.window = limit, window_s
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()  # sync endpoints run in a thread pool
+    def __init__(self, name: str, per_minute: int, *, ip_factor: int = 10, storage: str = "memory://") -> None:
+        self.name = name
+        self.per_subject: RateLimitItem = RateLimitItemPerMinute(per_minute)
+        self.per_ip: RateLimitItem = RateLimitItemPerMinute(per_minute * ip_factor)
+        self._window = MovingWindowRateLimiter(storage_from_string(storage))
+        self._lock = threading.Lock()  # test-then-hit of both keys as one step (sync routes run in threads)
 
-    def check(self, *keys: str) -> float:
-        """Record a hit for every key; 0 if allowed, else seconds until the oldest hit expires."""
-        now = time.monotonic()
+    def check(self, subject: str, ip: str) -> float:
+        """Count one action of `subject` from `ip`: 0 when allowed, else the seconds until it would be."""
+        keys = ((self.per_subject, self.name, subject), (self.per_ip, self.name, "ip", ip))
         with self._lock:
-            waits = []
-            for key in keys:
-                hits = self._hits[key]
-                while hits and now - hits[0] > self.window:
-                    hits.popleft()
-                if len(hits) >= self.limit:
-                    waits.append(self.window - (now - hits[0]))
+            waits = [self._wait(item, ids) for item, *ids in keys if not self._window.test(item, *ids)]
             if waits:
                 return max(waits)
-            for key in keys:
-                self._hits[key].append(now)
+            for item, *ids in keys:
+                self._window.hit(item, *ids)
             return 0.0
+
+    def _wait(self, item: RateLimitItem, ids: list[str]) -> float:
+        reset = self._window.get_window_stats(item, *ids).reset_time
+        return max(reset - time.time(), 0.001)

@@ -43,6 +43,15 @@ def script_choices(lg: str) -> list[tuple[str, str]]:
     return [(t("script_cyrillic", lg), "cyrillic"), (t("script_latin", lg), "latin")]
 
 
+
+def caller(state: dict[str, Any], request: gr.Request | None, runtime: Runtime) -> admission.Caller:
+    """The credentials behind a Gradio event: the session token in the state and the browser's IP
+    (read as REST reads it: X-Forwarded-For only from a trusted proxy)."""
+    peer = getattr(getattr(request, "client", None), "host", None)
+    forwarded = request.headers.get("x-forwarded-for") if request is not None else None
+    return admission.Caller(state.get("token"), admission.client_ip(peer, forwarded, runtime.trusted_proxies))
+
+
 class AccountPanel:
     """Login and registration forms; the Arena tab shows its play area once someone is logged in."""
 
@@ -146,7 +155,7 @@ class AccountPanel:
 
     async def login(self, username: str, password: str, lg: str, request: gr.Request | None = None) -> Out:
         lg = normalize_lang(lg)
-        ip = getattr(getattr(request, "client", None), "host", None) or "unknown"
+        ip = caller({}, request, self.runtime).ip
         try:
             state = await asyncio.to_thread(self._login, (username or "").strip(), password or "", ip)
         except ServiceError as exc:

@@ -19,8 +19,7 @@ import gradio as gr
 from app.errors import ServiceError
 from app.runtime import Runtime
 from app.services import battles, votes
-from app.services.admission import Caller
-from app.ui.accounts import AccountPanel
+from app.ui.accounts import AccountPanel, caller
 from app.ui.admin import AdminPanel
 from app.ui.i18n import normalize_lang, plain_markdown, refusal, t
 from db.models import Battle
@@ -38,12 +37,6 @@ def vote_choices(lg: str) -> list[tuple[str, str]]:
 def needs_overall(content: str | None, language: str | None) -> bool:
     """The Basque protocol: an overall choice decides when the dimensions disagree and neither is a tie."""
     return bool(content and language) and content != language and "tie" not in (content, language)
-
-
-def caller(state: dict[str, Any], request: gr.Request | None) -> Caller:
-    """The credentials behind a Gradio event: the session token in the state and the browser's IP."""
-    client = getattr(request, "client", None)
-    return Caller(state.get("token"), getattr(client, "host", None) or "unknown")
 
 
 class ArenaTab:
@@ -105,7 +98,7 @@ class ArenaTab:
         """Open a battle and stream both answers; the vote opens only when both are complete."""
         lg = normalize_lang(lg)
         try:
-            battle = await asyncio.to_thread(battles.open_battle, self.runtime, caller(state, request), mode=mode,
+            battle = await asyncio.to_thread(battles.open_battle, self.runtime, caller(state, request, self.runtime), mode=mode,
                                              prompt=prompt if mode == "prompt" else None)
         except ServiceError as exc:
             yield self._refused(exc, lg)
@@ -120,7 +113,7 @@ class ArenaTab:
         """Another user turn in the same battle, before the vote (prompt mode only)."""
         lg = normalize_lang(lg)
         try:
-            battle = await asyncio.to_thread(battles.add_turn, self.runtime, caller(state, request),
+            battle = await asyncio.to_thread(battles.add_turn, self.runtime, caller(state, request, self.runtime),
                                              battle_id=(state.get("battle") or {}).get("id"), prompt=prompt)
         except ServiceError as exc:
             yield self._refused(exc, lg)
@@ -181,7 +174,7 @@ class ArenaTab:
         ballot = votes.Ballot(content, language, overall if needs_overall(content, language) else None,
                               bool(both_bad), comment or None, state["key"])
         try:  # the same writer, checks and rate limit as POST /api/arena/battles/{id}/vote
-            who = caller(state, request)
+            who = caller(state, request, self.runtime)
             reveal = await self.runtime.vote_writer.submit(votes.VoteRequest(battle["id"], ballot, who.token, who.ip))
         except ServiceError as exc:
             return self._refused(exc, lg)

@@ -15,6 +15,7 @@ import gradio as gr
 from app.errors import ServiceError
 from app.runtime import Runtime
 from app.services import chat
+from app.ui.accounts import caller
 from app.ui.i18n import EXAMPLE_QUESTIONS, normalize_lang, refusal, t
 from db.session import session_scope
 
@@ -66,7 +67,8 @@ class ChatHandlers:
         self.runtime, self.settings = runtime, runtime.settings
 
     async def respond(self, message: str, history: History | None, state: dict[str, Any],
-                      model_name: str | None, ground: bool, lg: str) -> AsyncIterator[Outputs]:
+                      model_name: str | None, ground: bool, lg: str,
+                      request: gr.Request | None = None) -> AsyncIterator[Outputs]:
         """Stream one answer: yields (history, state, textbox value, notice)."""
         lg = normalize_lang(lg)
         history = list(history or [])
@@ -75,7 +77,8 @@ class ChatHandlers:
             return
         try:
             turn = await chat.open_turn(self.runtime, conversation_id=state["conversation_id"], model=model_name,
-                                        message=message, grounding=ground)
+                                        message=message, ip=caller(state, request, self.runtime).ip,
+                                        grounding=ground)
         except ServiceError as exc:
             if exc.kind == "unavailable" or exc.code == "model_not_found":
                 log.warning("chat: %s", exc)

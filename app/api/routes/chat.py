@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import RuntimeDep, SessionDep
+from app.api.deps import CallerDep, RuntimeDep, SessionDep
 from app.api.streaming import sse_response
 from app.services import chat
 from app.services.chat import CONVERSATION_ID_PATTERN, Rating
@@ -64,10 +64,11 @@ class ConversationPublic(BaseModel):
 
 
 @router.post("")
-async def create_chat_message(req: ChatRequest, runtime: RuntimeDep) -> Response:
-    """Ask a question (starting or continuing a conversation); the answer streams as SSE."""
+async def create_chat_message(req: ChatRequest, runtime: RuntimeDep, caller: CallerDep) -> Response:
+    """Ask a question (starting or continuing a conversation); the answer streams as SSE.
+    Limited per conversation and, looser, per IP (KAZARENA_CHAT_PER_MINUTE)."""
     turn = await chat.open_turn(runtime, conversation_id=req.conversation_id, model=req.model,
-                                message=req.message, grounding=req.grounding)
+                                message=req.message, ip=caller.ip, grounding=req.grounding)
 
     async def events() -> AsyncIterator[dict[str, Any]]:
         async for item in chat.stream_answer(runtime, turn):
