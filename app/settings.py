@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     votes_per_minute: int = Field(30, ge=1, description="per annotator (per IP: times ip_limit_factor)")
     chat_per_minute: int = Field(20, ge=1, description="citizens' chat questions per conversation "
                                  "(per IP: times ip_limit_factor)")
-    api_per_minute: int = Field(120, ge=1, description="/v1 calls per API key (per IP: times ip_limit_factor)")
+    api_per_minute: int = Field(600, ge=1, description="/v1 calls per API key (per IP: times ip_limit_factor); "
+                                "programs such as `kazarena eval` send several a second")
     ip_limit_factor: int = Field(10, ge=1, description="how much looser every per-IP limit is than the "
                                  "per-person one: a classroom or a mobile carrier shares one IP")
     trusted_proxies: str = Field("", description="comma-separated IPs or CIDRs of reverse proxies whose "

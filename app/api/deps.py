@@ -58,7 +58,7 @@ def require_api_key(request: Request, runtime: "RuntimeDep", caller: "CallerDep"
     <key>` is sent (when keys are not required, only the per-IP limit counts)."""
     key_id = admission.api_key(runtime.key_cache, request.headers.get("authorization", ""),
                                required=runtime.settings.auth_enabled)
-    admission.count(runtime.rate_limits.api, f"key:{key_id}" if key_id is not None else f"ip:{caller.ip}", caller.ip)
+    admission.count(runtime.rate_limits.api, f"key:{key_id}" if key_id is not None else None, caller.ip)
     return key_id
 
 

@@ -109,13 +109,13 @@ def admin(session: Session, caller: Caller) -> Annotator:
     return who
 
 
-def within_limit(limiter: RateLimiter, subject: str, ip: str) -> ServiceError | None:
+def within_limit(limiter: RateLimiter, subject: str | None, ip: str) -> ServiceError | None:
     """Count one action of `subject` (an annotator, a key, a conversation) from `ip`; the refusal when over."""
     wait = limiter.check(subject, ip)
     return rate_limited(wait) if wait else None
 
 
-def count(limiter: RateLimiter, subject: str, ip: str) -> None:
+def count(limiter: RateLimiter, subject: str | None, ip: str) -> None:
     """`within_limit`, raising the refusal."""
     if (refusal := within_limit(limiter, subject, ip)) is not None:
         raise refusal

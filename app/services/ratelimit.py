@@ -23,9 +23,12 @@ class RateLimiter:
         self._window = MovingWindowRateLimiter(storage_from_string(storage))
         self._lock = threading.Lock()  # test-then-hit of both keys as one step (sync routes run in threads)
 
-    def check(self, subject: str, ip: str) -> float:
-        """Count one action of `subject` from `ip`: 0 when allowed, else the seconds until it would be."""
-        keys = ((self.per_subject, self.name, subject), (self.per_ip, self.name, "ip", ip))
+    def check(self, subject: str | None, ip: str) -> float:
+        """Count one action of `subject` (None: an anonymous caller, only the IP counts) from `ip`:
+        0 when allowed, else the seconds until it would be."""
+        keys = [(self.per_ip, self.name, "ip", ip)]
+        if subject is not None:
+            keys.insert(0, (self.per_subject, self.name, subject))
         with self._lock:
             waits = [self._wait(item, ids) for item, *ids in keys if not self._window.test(item, *ids)]
             if waits:

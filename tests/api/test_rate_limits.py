@@ -85,3 +85,8 @@ def test_v1_is_limited_per_api_key(sqlite_url):
         assert [models(key_a) for _ in range(3)] == [200, 200, 429]
         assert [models(key_b) for _ in range(2)] == [200, 200]
         assert models(key_b) == 429
+
+
+def test_without_keys_only_the_ip_limit_counts(sqlite_url):
+    with _client(sqlite_url, auth_enabled=False, api_per_minute=2, ip_limit_factor=2) as c:
+        assert [c.get("/v1/models").status_code for _ in range(5)] == [200, 200, 200, 200, 429]
