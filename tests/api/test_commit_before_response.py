@@ -2,18 +2,23 @@
 
 A real uvicorn server on SQLite and PostgreSQL, 200 rounds of each pair, strictly one after the other,
 each on a fresh connection: register then log in, log in then `/me`, log out then `/me` (401), ban
-then `/me` (403 banned) and unban then `/me` (200). Before the sessions committed inside the route,
-1 in 2 of these failed (the commit ran after the response was sent).
+then `/me` (403 banned) and unban then `/me` (200). Every write is made 30 ms slower to commit (as
+on a busy disk or a remote PostgreSQL): when the commit ran after the response was sent, the next
+request overtook it and most rounds failed; committed inside the route, none can.
 """
+
+import time
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.main import create_app
+from app.services import accounts
 from app.serving.manager import ModelManager
 from app.serving.registry import ModelsConfig
-from app.services import accounts
 from db.session import session_scope
 from tests.conftest import make_settings
 from tests.utils.arena import annotator, auth
@@ -21,6 +26,24 @@ from tests.utils.servers import AppServer
 
 ROUNDS = 200
 PASSWORD = "құпия-сөз-123"
+SLOW_WRITE_S = 0.03
+
+
+def _wrote(session, context=None):  # ORM inserts and updates flush
+    session.info["wrote"] = True
+
+
+def _wrote_statement(state):  # bulk DELETE/UPDATE statements (logout) do not
+    if state.is_delete or state.is_update or state.is_insert:
+        state.session.info["wrote"] = True
+
+
+def _slow_commit(session):
+    if session.info.pop("wrote", False) or session.new or session.dirty or session.deleted:
+        time.sleep(SLOW_WRITE_S)
+
+
+HOOKS = [("after_flush", _wrote), ("do_orm_execute", _wrote_statement), ("before_commit", _slow_commit)]
 
 
 @pytest.fixture
@@ -28,8 +51,14 @@ def live(db_url, monkeypatch):
     # 800 password hashes at argon2's defaults take minutes; the cost is not what is tested here
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     settings = make_settings(db_url)
-    with AppServer(create_app(settings, ModelManager(ModelsConfig(models=[]), settings))) as server:
-        yield server, db_url
+    for name, hook in HOOKS:
+        event.listen(Session, name, hook)
+    try:
+        with AppServer(create_app(settings, ModelManager(ModelsConfig(models=[]), settings))) as server:
+            yield server, db_url
+    finally:
+        for name, hook in HOOKS:
+            event.remove(Session, name, hook)
 
 
 def _post(url, path, **kw):
