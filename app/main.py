@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
-from app.api.errors import install_error_handlers
+from app.api.errors import document_errors, install_error_handlers
 from app.api.headers import SecurityHeadersMiddleware
 from app.api.limits import BodyLimitMiddleware
 from app.api.routes import arena, chat, eval_results, export, generate, health, openai_compat
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
                   description="Kazakh LLM arena: generation API (OpenAI-compatible), arena, leaderboard.")
     app.state.runtime = runtime  # read only by app.api.deps.get_runtime
     install_error_handlers(app)
+    document_errors(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: refusals and errors carry the headers too
     for module in (health, generate, openai_compat, chat, arena, export, eval_results):

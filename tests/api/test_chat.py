@@ -115,7 +115,7 @@ def test_second_turn_sends_the_history_and_is_stored_as_turn_two(live):
 
 @pytest.mark.vllm
 def test_grounded_answer_lists_numbered_sources_and_stores_them(live):
-    question = "Зейнетақыны рәсімдеу үшін қандай құжаттар керек?"
+    question = "Зейнетақы тағайындау үшін қандай құжаттар керек?"
     _, events = _ask(live, model="chat-plain", message=question, grounding=True)
     final = events[-1]
     assert final["sources"] == live.app.state.runtime.grounder.ground(question)[1]  # what retrieval found, unchanged

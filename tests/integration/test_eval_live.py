@@ -82,9 +82,10 @@ def test_cli_mcq_stores_results_and_matches_vllm_directly(live, direct, tmp_path
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert TEST_MODEL in report and (tmp_path / "accuracy_mcq_human_society_rights_10.png").is_file()
 
-    # the same first 3 items straight from vLLM, one prompt per request: same log-likelihoods
+    # the same 3 sampled items straight from vLLM, one prompt per request: same log-likelihoods
     client, name, _ = direct
-    items = load_mcq(str(UNT10), limit=3).items
+    by_id = {i.id: i for i in load_mcq(str(UNT10)).items}
+    items = [by_id[p["item_id"]] for p in per_item[:3]]
     single = evaluate_items(items, CompletionsScorer(client, name, batch_size=1, concurrency=4))
     for p, q in zip(per_item[:3], single, strict=True):
         assert p["loglikelihoods"] == pytest.approx(list(q.loglikelihoods), abs=2e-3)

@@ -26,7 +26,7 @@ def without_paths(detail: object) -> object:
     return _PATH.sub(r"…/\1", detail) if isinstance(detail, str) else detail
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "no model can answer yet (same body: each model's state)"}})
 def read_readiness(manager: ManagerDep) -> JSONResponse:
     """State of every configured model; 503 until at least one can answer. Details name no file paths
     (the operator finds them in the log and `kazarena models list`)."""
