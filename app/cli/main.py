@@ -37,3 +37,6 @@ _judge.register(app)
 from app.cli import data as _data  # noqa: E402
 
 _data.register(app)
+from app.cli import admin as _admin  # noqa: E402
+
+_admin.register(app)

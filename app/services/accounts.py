@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import ConfigDict
 from pydantic.dataclasses import dataclass
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -147,4 +147,23 @@ def set_ban(*, session: Session, annotator_id: int, banned: bool, reason: str | 
     row.banned, row.ban_reason, row.banned_at = banned, (reason or "").strip() or None, datetime.now(UTC) if banned else None
     # Sessions are kept: every action admits the caller again (app/services/admission.py) and a banned
     # one is refused with 403 `banned` and the reason, so the person learns why instead of "log in again".
+    return row
+
+
+ROLES = ("annotator", "admin")
+
+
+def set_role(*, session: Session, username: str, role: str) -> Annotator:
+    """Make an existing account an admin or an annotator again; the last admin cannot be demoted,
+    or the campaign would be left with no one who can review flags and bans."""
+    if role not in ROLES:
+        raise ServiceError("invalid", "invalid_role", f"role must be one of {', '.join(ROLES)}")
+    row = session.scalar(select(Annotator).where(Annotator.username == username))
+    if row is None:
+        raise ServiceError("not_found", "not_found", f"no account named {username!r}")
+    if row.role == "admin" and role != "admin":
+        admins = session.scalar(select(func.count()).select_from(Annotator).where(Annotator.role == "admin"))
+        if admins <= 1:
+            raise ServiceError("conflict", "last_admin", "this is the only admin; promote another account first")
+    row.role = role
     return row
