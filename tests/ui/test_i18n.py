@@ -43,3 +43,20 @@ def test_example_questions_are_kazakh_public_service_questions():
     assert all(detect_language(q) == "kk-cyrl" and q.endswith("?") for q in EXAMPLE_QUESTIONS)
     topics = " ".join(EXAMPLE_QUESTIONS).lower()
     assert "жеке куәлік" in topics and "туған бала" in topics and "зейнетақы" in topics
+
+
+# Latin capitals that look like Cyrillic ones: alone, they are side labels that should be Cyrillic.
+LOOK_ALIKES = set("ABCEHKMOPTXY")
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_kazakh_and_russian_strings_do_not_mix_latin_look_alikes_into_cyrillic(lang):
+    # "B лучше" with a Latin B looks right and reads wrong to screen readers, search and copy-paste
+    mixed = []
+    for key, entry in STRINGS.items():
+        text = re.sub(r"{\w+}|`[^`]*`", " ", entry[lang])  # placeholders and code are not prose
+        for word in re.findall(r"\w+", text):
+            latin, cyrillic = re.search(r"[A-Za-z]", word), re.search(r"[\u0400-\u04ff]", word)
+            if (latin and cyrillic) or word in LOOK_ALIKES:
+                mixed.append((key, word))
+    assert mixed == []
