@@ -13,6 +13,7 @@ The report lands in --out; its summary.json holds the paired differences the REA
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "adapter-eval")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server it started
 
     cache = Path(os.environ.get("KAZARENA_CACHE_DIR", Path.home() / ".cache" / "kazarena"))
     url = f"http://127.0.0.1:{args.port}"

@@ -45,10 +45,18 @@ class TempPostgres:
         if self.as_root:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        self.start_server()
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start_server(self) -> None:
+        """Start (or start again, after `stop_server`) the server on the same data and port."""
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o",
                   f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start")
         wait_until(self._accepts, timeout=30, interval=0.2, message=f"PostgreSQL on port {self.port}")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop_server(self) -> None:
+        """Stop the server abruptly (open connections are cut), keeping its data."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def _accepts(self) -> bool:
         with socket.socket() as s:

@@ -5,9 +5,12 @@ import re
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.api.deps import ManagerDep
+from app.api.deps import ManagerDep, SettingsDep
 from app.serving.manager import READY
+from db.session import get_engine
 
 router = APIRouter(tags=["health"])
 
@@ -26,13 +29,24 @@ def without_paths(detail: object) -> object:
     return _PATH.sub(r"…/\1", detail) if isinstance(detail, str) else detail
 
 
-@router.get("/readyz", responses={503: {"description": "no model can answer yet (same body: each model's state)"}})
-def read_readiness(manager: ManagerDep) -> JSONResponse:
-    """State of every configured model; 503 until at least one can answer. Details name no file paths
-    (the operator finds them in the log and `kazarena models list`)."""
+def database_state(url: str) -> str:
+    try:
+        with get_engine(url).connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return "ok"
+    except SQLAlchemyError:
+        return "unavailable"
+
+
+@router.get("/readyz", responses={503: {"description": "no model can answer yet, or the database is unreachable "
+                                                      "(same body: the database's and each model's state)"}})
+def read_readiness(manager: ManagerDep, settings: SettingsDep) -> JSONResponse:
+    """The database's state and every configured model's; 503 until the database answers and at least
+    one model can. Details name no file paths (the operator finds them in the log and `kazarena models list`)."""
     models = {name: {**m, "detail": without_paths(m["detail"])} for name, m in manager.status().items()}
-    ready = any(m["state"] == READY for m in models.values())
-    return JSONResponse({"ready": ready, "models": models}, status_code=200 if ready else 503)
+    database = database_state(settings.database_url)
+    ready = database == "ok" and any(m["state"] == READY for m in models.values())
+    return JSONResponse({"ready": ready, "database": database, "models": models}, status_code=200 if ready else 503)
 
 
 @router.get("/metrics")
