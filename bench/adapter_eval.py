@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "adapter-eval")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--judge", action="store_true",
+                        help="also ask the pairwise judge (GPT-4o when OPENAI_API_KEY is set, see `kazarena judge --help`)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server it started
 
@@ -67,10 +69,10 @@ def main() -> None:
             started = time.monotonic()
             subprocess.run([
                 kazarena, "eval", "generation", "-m", ",".join(PAIR), "--pairs", ":".join(PAIR),
-                "--tokenizer", str(cache / "models" / "gemma-3-270m"), "--no-judge", "--encoder", "none",
+                "--tokenizer", str(cache / "models" / "gemma-3-270m"), "--encoder", "none",
                 "--base-url", f"{url}/v1", "--api-key", "none", "--limit", str(args.limit),
                 "--max-tokens", str(args.max_tokens), "--concurrency", str(args.concurrency),
-                "--out", str(args.out), "--no-db"], check=True, cwd=ROOT)
+                "--out", str(args.out), "--no-db", *([] if args.judge else ["--no-judge"])], check=True, cwd=ROOT)
             print(f"evaluated {args.limit} items in {time.monotonic() - started:.0f} s; report in {args.out}")
         finally:
             server.terminate()
