@@ -24,7 +24,8 @@ UI_PATH = "/ui"
 CSS = """
 #egov-note { border-left: 4px solid #d97706; padding: 0.4rem 0.8rem; background: rgba(217, 119, 6, 0.08); }
 #chat-notice:empty { display: none; }
-#arena-notice:has(.prose:empty), #admin-notice:has(.prose:empty) { display: none; }
+#arena-notice:has(.prose:empty), #admin-notice:has(.prose:empty), #vote-notice:has(.prose:empty) { display: none; }
+#vote-notice { border-left: 4px solid #b45309; padding: 0.4rem 0.8rem; background: rgba(180, 83, 9, 0.08); }
 #arena-notice { border-left: 4px solid #2563eb; padding: 0.4rem 0.8rem; background: rgba(37, 99, 235, 0.08); }
 #arena-left .top-panel, #arena-right .top-panel { display: none; }  /* clearing one side would confuse */
 #arena-reveal { border-left: 4px solid #16a34a; padding: 0.4rem 0.8rem; background: rgba(22, 163, 74, 0.08); }

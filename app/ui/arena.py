@@ -72,6 +72,8 @@ class ArenaTab:
                                         elem_id="vote-overall")
                 self.both_bad = gr.Checkbox(label=t("both_bad", lang), elem_id="vote-both-bad")
                 self.comment = gr.Textbox(label=t("comment", lang), lines=2, elem_id="vote-comment")
+                # refusals of a vote are shown here, beside the button, where the eye is after the click
+                self.vote_notice = gr.Markdown("", elem_id="vote-notice")
                 self.vote_btn = gr.Button(t("vote_btn", lang), variant="primary", interactive=False,
                                           elem_id="vote-submit")
             self.reveal = gr.Markdown("", visible=False, elem_id="arena-reveal")
@@ -164,32 +166,35 @@ class ArenaTab:
         lg = normalize_lang(lg)
         battle = state.get("battle")
         if not battle or not state.get("token"):
-            return {self.account.notice: t("err_battle_not_found", lg)}
+            return {self.vote_notice: t("err_battle_not_found", lg)}
         if both_bad:  # "both are bad" is a verdict of its own; unanswered dimensions count as ties
             content, language = content or "tie", language or "tie"
         if not (content and language):
-            return {self.account.notice: t("choose_both", lg)}
+            return {self.vote_notice: t("choose_both", lg)}
         if needs_overall(content, language) and not both_bad and not overall:
-            return {self.account.notice: t("err_overall_required", lg), self.overall: gr.update(visible=True)}
+            return {self.vote_notice: t("err_overall_required", lg), self.overall: gr.update(visible=True)}
         ballot = votes.Ballot(content, language, overall if needs_overall(content, language) else None,
                               bool(both_bad), comment or None, state["key"])
         try:  # the same writer, checks and rate limit as POST /api/arena/battles/{id}/vote
             who = caller(state, request, self.runtime)
             reveal = await self.runtime.vote_writer.submit(votes.VoteRequest(battle["id"], ballot, who.token, who.ip))
         except ServiceError as exc:
-            return self._refused(exc, lg)
+            if exc.code in ("login_required", "banned"):
+                return self._refused(exc, lg)
+            return {self.vote_notice: refusal(exc, lg, self.runtime.limits, self.settings.arena_max_turns)}
         text = t("reveal", lg, left=plain_markdown(f"{reveal['left']['label']} ({reveal['left']['model']})"),
                  right=plain_markdown(f"{reveal['right']['label']} ({reveal['right']['model']})"))
         if (comment or "").strip():
             text += f"\n\n**{t('your_comment', lg)}:** {plain_markdown(comment.strip())}"
         return {self.state: {**state, "battle": {**battle, "state": "voted"}}, self.account.notice: "",
+                self.vote_notice: "",
                 self.vote_box: gr.update(visible=False), self.more_row: gr.update(visible=False),
                 self.reveal: gr.update(value=text, visible=True), self.new_round_btn: gr.update(visible=True),
                 self.status: ""}
 
     def _reset_vote(self) -> Out:
         return {self.content: None, self.language: None, self.overall: gr.update(value=None, visible=False),
-                self.both_bad: False, self.comment: "", self.vote_btn: gr.update(interactive=False),
+                self.both_bad: False, self.comment: "", self.vote_btn: gr.update(interactive=False), self.vote_notice: "",
                 self.vote_box: gr.update(visible=True), self.reveal: gr.update(value="", visible=False),
                 self.new_round_btn: gr.update(visible=False)}
 
@@ -224,7 +229,7 @@ class ArenaTab:
         base = [self.state, acc.notice, *acc.session_outputs()]
         stream_out = [*base, self.left, self.right, self.status, self.vote_btn, self.more_row, self.start_btn,
                       self.prompt, self.more, self.content, self.language, self.overall, self.both_bad,
-                      self.comment, self.vote_box, self.reveal, self.new_round_btn]
+                      self.comment, self.vote_notice, self.vote_box, self.reveal, self.new_round_btn]
         gr.on([self.start_btn.click, self.prompt.submit], self.start,
               inputs=[self.mode, self.prompt, self.state, self.ui_lang], outputs=stream_out,
               concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")

@@ -132,6 +132,10 @@ def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leader
             # 5. content and language disagree, so the overall choice appears; vote with a script in the comment
             _radio(page, "vote-language", t("choice_right", "kk"))
             expect(page.locator("#vote-overall")).to_be_visible()
+            page.click("#vote-submit")  # without the overall choice: refused, and told beside the button
+            notice = page.locator("#vote-notice")
+            expect(notice).to_have_text(t("err_overall_required", "kk"), timeout=30_000)
+            expect(notice).to_be_in_viewport()
             _radio(page, "vote-overall", t("choice_left", "kk"))
             page.fill("#vote-comment textarea", COMMENT)
             page.click("#vote-submit")

@@ -124,14 +124,14 @@ def test_voting_reveals_the_models_and_a_double_click_records_one_vote(ui):
     stored = _votes(ui.url)
     assert len(stored) == 1 and stored[0].winner == "model_b" and stored[0].consent_version == accounts.CONSENT_VERSION
     fresh_key = _vote(ui, {**state, "key": "another-key-123"}, "ru")  # a new ballot on a voted battle
-    assert fresh_key[ui.tab.account.notice] == t("err_already_voted", "ru") and len(_votes(ui.url)) == 1
+    assert fresh_key[ui.tab.vote_notice] == t("err_already_voted", "ru") and len(_votes(ui.url)) == 1
 
 
 def test_an_early_vote_is_refused_by_the_server_and_nothing_is_stored(ui):
     me, state = _person(ui.url, "farida")
     streaming = ready_battle(ui.url, me, state="open")  # answers still streaming
     out = _vote(ui, _with_battle(state, streaming), "kk")
-    assert out[ui.tab.account.notice] == t("err_answers_incomplete", "kk") and ui.tab.reveal not in out
+    assert out[ui.tab.vote_notice] == t("err_answers_incomplete", "kk") and ui.tab.reveal not in out
     assert _votes(ui.url) == []
 
 
@@ -142,9 +142,9 @@ def test_the_overall_choice_is_required_only_when_content_and_language_disagree(
     me, state = _person(ui.url, "gulnar")
     state = _with_battle(state, ready_battle(ui.url, me))
     missing = _vote(ui, state, "kk", content=None, language="left")
-    assert missing[ui.tab.account.notice] == t("choose_both", "kk")
+    assert missing[ui.tab.vote_notice] == t("choose_both", "kk")
     disagree = _vote(ui, state, "ru", content="left", language="right")
-    assert disagree[ui.tab.account.notice] == t("err_overall_required", "ru") and disagree[ui.tab.overall]["visible"]
+    assert disagree[ui.tab.vote_notice] == t("err_overall_required", "ru") and disagree[ui.tab.overall]["visible"]
     assert _votes(ui.url) == []
     _vote(ui, state, "kk", content="left", language="right", overall="right")
     assert [(v.winner, v.decided_by) for v in _votes(ui.url)] == [("model_b", "overall")]
@@ -164,9 +164,9 @@ def test_bad_votes_are_refused_with_clear_messages(ui):
              (_with_battle(state, "no-such-battle"), "err_battle_not_found"),
              ({**state, "battle": None}, "err_battle_not_found")]
     for st, key in cases:
-        assert _vote(ui, st, "en")[ui.tab.account.notice] == t(key, "en")
+        assert _vote(ui, st, "en")[ui.tab.vote_notice] == t(key, "en")
     long = _vote(ui, _with_battle(state, ready_battle(ui.url, me)), "kk", comment="ж" * 2001)
-    assert long[ui.tab.account.notice] == t("err_comment_too_long", "kk", limit=2000)
+    assert long[ui.tab.vote_notice] == t("err_comment_too_long", "kk", limit=2000)
     assert _votes(ui.url) == []
 
 
@@ -188,7 +188,7 @@ def test_votes_are_rate_limited_with_a_clear_message(sqlite_url):
     assert first[tab.reveal]["visible"]
     second = asyncio.run(tab.vote("left", "left", None, False, "", _with_battle(state, ready_battle(sqlite_url, me),
                                                                                  "key-second-1"), "en"))
-    assert second[tab.account.notice].startswith("Too many requests. Try again in ") and len(_votes(sqlite_url)) == 1
+    assert second[tab.vote_notice].startswith("Too many requests. Try again in ") and len(_votes(sqlite_url)) == 1
 
 
 def test_a_new_round_clears_the_answers_and_the_ballot(ui):
