@@ -6,7 +6,8 @@ model plus the LoRA adapter), waits until both answer, then runs
     kazarena eval generation -m gemma-3-270m-kk,gemma-3-270m-base --pairs gemma-3-270m-kk:gemma-3-270m-base
 
 with the held-out loss (--tokenizer), no judge and no BERTScore encoder (neither exists offline).
-The report lands in --out; its summary.json holds the paired differences the README quotes.
+The report lands in --out (its summary.json holds the paired differences the README quotes) and in
+your database (KAZARENA_DATABASE_URL, default ./kazarena.db), so the Results tab of `make demo` shows it.
 
     python bench/adapter_eval.py --limit 500 --max-tokens 128 --out build/adapter-eval
 """
@@ -72,7 +73,8 @@ def main() -> None:
                 "--tokenizer", str(cache / "models" / "gemma-3-270m"), "--encoder", "none",
                 "--base-url", f"{url}/v1", "--api-key", "none", "--limit", str(args.limit),
                 "--max-tokens", str(args.max_tokens), "--concurrency", str(args.concurrency),
-                "--out", str(args.out), "--no-db", *([] if args.judge else ["--no-judge"])], check=True, cwd=ROOT)
+                "--out", str(args.out), *([] if args.judge else ["--no-judge"])],
+                check=True, cwd=ROOT)  # stored in your database: the Results tab shows it
             print(f"evaluated {args.limit} items in {time.monotonic() - started:.0f} s; report in {args.out}")
         finally:
             server.terminate()

@@ -30,6 +30,8 @@ CSS = """
 #arena-left .top-panel, #arena-right .top-panel { display: none; }  /* clearing one side would confuse */
 #arena-reveal { border-left: 4px solid #16a34a; padding: 0.4rem 0.8rem; background: rgba(22, 163, 74, 0.08); }
 """
+# Gradio writes <html lang="en">; the page starts in Kazakh.
+SET_PAGE_LANGUAGE = f"() => {{ document.documentElement.lang = '{DEFAULT_LANG}'; }}"
 # System fonts only: nothing is fetched from a font CDN (the app may run offline).
 THEME = gr.themes.Soft(font=["system-ui", "Segoe UI", "Roboto", "sans-serif"], font_mono=["monospace"])
 
@@ -56,7 +58,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             with gr.Tab(t("tab_chat", lang), id="chat", elem_id="tab-chat") as chat_tab:
                 relabel += build_chat_tab(runtime, lang)
             with gr.Tab(t("tab_leaderboard", lang), id="leaderboard", elem_id="tab-leaderboard") as board_tab:
-                relabel += build_leaderboard_tab(runtime, lang)
+                relabel += build_leaderboard_tab(runtime, lang, board_tab)
             with gr.Tab(t("tab_results", lang), id="results", elem_id="tab-results") as results_tab:
                 relabel += build_results_tab(runtime, lang, results_tab)
             with gr.Tab(t("tab_about", lang), id="about", elem_id="tab-about") as about_tab:
@@ -73,12 +75,15 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
 
         selector.change(switch_language, inputs=[selector], outputs=[c for c, _ in relabel],
                         api_visibility="private")
+        # the page's own language too, for screen readers, hyphenation and the browser's translate offer
+        selector.change(None, inputs=[selector], js="(lang) => { document.documentElement.lang = lang; }",
+                        api_visibility="private")
     return blocks
 
 
 def mount_ui(app: FastAPI, runtime: Runtime) -> None:
     """Mount the UI at /ui on `app`."""
-    gr.mount_gradio_app(app, build_ui(runtime), path=UI_PATH, theme=THEME, css=CSS,
+    gr.mount_gradio_app(app, build_ui(runtime), path=UI_PATH, theme=THEME, css=CSS, js=SET_PAGE_LANGUAGE,
                         footer_links=["gradio"], run_history=False, show_error=False)
 
 

@@ -162,7 +162,7 @@ class LeaderboardCache:
 
 
 class LeaderboardTab:
-    def __init__(self, runtime: Runtime, lang: str) -> None:
+    def __init__(self, runtime: Runtime, lang: str, tab: gr.Tab) -> None:
         self.runtime, self.url = runtime, runtime.database_url
         self.cache = LeaderboardCache()
         self.intro = gr.Markdown(t("lb_intro", lang), elem_id="lb-intro")
@@ -185,10 +185,12 @@ class LeaderboardTab:
         self.ui_lang = gr.State(lang)
         inputs = [self.dimension, self.topic, self.exclude, self.ui_lang]
         outputs = [self.summary, self.table, self.two, self.chart, self.topic]
-        self.refresh_btn.click(self.refresh, inputs=inputs, outputs=outputs, api_visibility="private").then(
-            lambda: True, outputs=[self.shown], api_visibility="private", queue=False)
-        self.refresh_btn.click(self.judge_section, inputs=[self.ui_lang], outputs=[self.judge],
-                               api_visibility="private")
+        # Opening the tab shows the board at once; the button re-reads the votes while it is open.
+        shown = gr.on([tab.select, self.refresh_btn.click], self.refresh, inputs=inputs, outputs=outputs,
+                      api_visibility="private")
+        shown.then(lambda: True, outputs=[self.shown], api_visibility="private", queue=False)
+        gr.on([tab.select, self.refresh_btn.click], self.judge_section, inputs=[self.ui_lang],
+              outputs=[self.judge], api_visibility="private")
         self.ui_lang.change(self.redraw, inputs=[self.shown, *inputs], outputs=outputs, api_visibility="private")
         self.ui_lang.change(self.redraw_judge, inputs=[self.shown, self.ui_lang], outputs=[self.judge],
                             api_visibility="private")
@@ -243,6 +245,6 @@ class LeaderboardTab:
         ]
 
 
-def build_leaderboard_tab(runtime: Runtime, lang: str) -> list[tuple[Any, Any]]:
-    """Render the tab inside the current gr.Tab; return (component, relabel(lang)) pairs."""
-    return LeaderboardTab(runtime, lang).relabel()
+def build_leaderboard_tab(runtime: Runtime, lang: str, tab: gr.Tab) -> list[tuple[Any, Any]]:
+    """Render the tab inside `tab` (the current gr.Tab); return (component, relabel(lang)) pairs."""
+    return LeaderboardTab(runtime, lang, tab).relabel()

@@ -175,9 +175,8 @@ def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leader
             assert _one(live.db, Annotator, username="spammer").banned
             _shot(page, "08-admin-ban")
 
-            # 8. the leaderboard shows the two voted models after Refresh, with the head-to-head summary
+            # 8. opening the leaderboard shows the two voted models at once (no Refresh), with the head-to-head
             tabs.filter(has_text=t("tab_leaderboard", "kk")).click()
-            page.click("#lb-refresh")
             table = page.locator("#lb-table")
             expect(table).to_contain_text("Qwen2.5-Coder-0.5B, brief · 0.5B · instruct (kk-short)", timeout=60_000)
             expect(table).to_contain_text("Qwen2.5-Coder-0.5B, polite · 0.5B · instruct (kk-polite)")
@@ -186,8 +185,10 @@ def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leader
             _shot(page, "09-leaderboard")
 
             # 9. the whole interface switches to English, the leaderboard included
+            assert page.evaluate("document.documentElement.lang") == "kk"
             page.locator("#ui-language").get_by_text("English").click()
             expect(tabs).to_have_text(["Arena", "Chat", "Leaderboard", "Results", "About"])
+            expect(page.locator("html")).to_have_attribute("lang", "en")
             expect(page.locator("#lb-refresh")).to_have_text(t("lb_refresh", "en"))
             expect(table).to_contain_text(t("lb_col_rating", "en"), timeout=30_000)
             _shot(page, "10-leaderboard-english")

@@ -40,8 +40,8 @@ def _votes(url: str) -> tuple[int, int]:
 
 def _m1(app) -> str:  # noqa: ANN001
     """The m1 row's W / L / T on a Leaderboard tab built for `app` (flagged annotators left out)."""
-    with gr.Blocks():
-        tab = LeaderboardTab(app.state.runtime, "en")
+    with gr.Blocks(), gr.Tab("board") as opened:
+        tab = LeaderboardTab(app.state.runtime, "en", opened)
     frame = tab.refresh("overall", "", True, "en")[1]["value"]
     return frame[frame.iloc[:, 1].str.contains("(m1)", regex=False)].iloc[0, -1]
 

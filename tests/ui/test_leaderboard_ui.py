@@ -28,8 +28,8 @@ def wilson(successes: float, n: float) -> tuple[float, float]:
 @pytest.fixture
 def board(sqlite_url):
     app = offline_app(sqlite_url)
-    with gr.Blocks():
-        tab = LeaderboardTab(app.state.runtime, "kk")
+    with gr.Blocks(), gr.Tab("board") as opened:
+        tab = LeaderboardTab(app.state.runtime, "kk", opened)
     return SimpleNamespace(app=app, tab=tab, url=sqlite_url)
 
 
