@@ -12,19 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.cli.database import database
+
 admin_app = typer.Typer(help="Create the campaign's admin accounts and change roles.", no_args_is_help=True)
 console = Console()
 
 Username = Annotated[str, typer.Argument(help="Account name (3-32 letters, digits, '.', '_' or '-').")]
-
-
-def _database_url() -> str:
-    from app.settings import get_settings
-    from db.migrate import upgrade
-
-    url = get_settings().database_url
-    upgrade(url)  # a fresh database gets its tables, as `kazarena serve` would make them
-    return url
 
 
 def _refused(error: Exception) -> typer.Exit:
@@ -54,12 +47,10 @@ def create(
     """
     from app.errors import ServiceError
     from app.services import accounts
-    from db.session import session_scope
 
-    url = _database_url()
     password = _password(password_stdin)
     try:
-        with session_scope(url) as session:
+        with database() as session:
             row = accounts.register(session=session, role="admin", reg=accounts.Registration(
                 username=username, password=password, proficiency=proficiency,
                 consent=True, age_confirmed=True))
@@ -72,10 +63,9 @@ def create(
 def _set_role(username: str, role: str) -> None:
     from app.errors import ServiceError
     from app.services.accounts import set_role
-    from db.session import session_scope
 
     try:
-        with session_scope(_database_url()) as session:
+        with database() as session:
             set_role(session=session, username=username, role=role)
     except ServiceError as error:
         raise _refused(error) from None
@@ -100,9 +90,8 @@ def list_admins() -> None:
     from sqlalchemy import select
 
     from db.models import Annotator
-    from db.session import session_scope
 
-    with session_scope(_database_url()) as session:
+    with database() as session:
         rows = session.execute(select(Annotator.id, Annotator.username, Annotator.banned, Annotator.created_at)
                                .where(Annotator.role == "admin").order_by(Annotator.id)).all()
     if not rows:

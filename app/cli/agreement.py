@@ -138,14 +138,13 @@ def build_db_report(
     level: float,
 ) -> dict[str, Any]:
     """Judge vs people from the database of ``KAZARENA_DATABASE_URL``; ValueError when there is nothing to compare."""
+    from app.cli.database import database
     from app.serving.judge import judge_description
     from arena.records import voted_battle_rows
-    from db.session import session_scope
     from eval.judge.agreement import judge_human_report
     from eval.judge.store import battles_by_id, judge_models, verdict_rows
 
-    settings = get_settings()
-    with session_scope(settings.database_url) as session:
+    with database() as session:
         models = judge_models(session)
         if judge_model is None:
             if not models:
@@ -159,7 +158,7 @@ def build_db_report(
         votes = list(voted_battle_rows(session=session))
         battles = battles_by_id(session, {str(v["battle_id"]) for v in verdicts})
     report = judge_human_report(
-        votes, verdicts, battles, judge=judge_description(judge_model, settings, os.environ), dimensions=dimensions,
+        votes, verdicts, battles, judge=judge_description(judge_model, get_settings(), os.environ), dimensions=dimensions,
         self_model=self_model, judge_weight=judge_weight, rounds=rounds, seed=seed, level=level,
     )
     report["judge_model"] = judge_model
@@ -327,15 +326,11 @@ def agreement(
 
 
 def _print_annotator_agreement(dimension: str, output: "OutputFormat") -> None:
-    from app.settings import get_settings
+    from app.cli.database import database
     from arena.agreement.annotators import annotator_agreement
     from arena.records import voted_battle_rows
-    from db.migrate import upgrade
-    from db.session import session_scope
 
-    url = get_settings().database_url
-    upgrade(url)
-    with session_scope(url) as session:
+    with database() as session:
         rows = list(voted_battle_rows(session=session))
     dims = ["content", "language"] if dimension == "both" else [dimension]
     try:

@@ -112,11 +112,11 @@ def insert_tasks(rows: list[dict[str, Any]], database_url: str | None = None) ->
     """Add conversation-task rows to the database, skipping ids already there; returns how many were new."""
     from sqlalchemy import select
 
-    from app.settings import get_settings
+    from app.cli.database import database_url as migrated_url
     from db.models import ConversationTask
     from db.session import session_scope
 
-    url = database_url or get_settings().database_url
+    url = database_url or migrated_url()
     with session_scope(url) as s:
         existing = set(s.scalars(select(ConversationTask.id)))
         new = [r for r in rows if r["id"] not in existing]

@@ -196,9 +196,9 @@ def _run_conversation(c: Common, tasks: Path | None, max_tokens: int, concurrenc
     if tasks is not None:
         dialogues = load_dialogues(tasks, limit=c.limit)
     else:
-        from db.session import session_scope
+        from app.cli.database import database
 
-        with session_scope(get_settings().database_url) as session:
+        with database() as session:
             dialogues = load_dialogues_from_db(session, limit=c.limit)
     if not dialogues:
         raise ValueError("no dialogues: give --tasks FILE or fill the conversation_tasks table")
@@ -218,9 +218,9 @@ def _finish(c: Common, runs: list[MCQRun | PairwiseRun]) -> None:
     write_outputs(c.out, runs)
     report = write_report(rows, c.out, run_id=c.run_id, correlations=correlations)
     if not c.no_db:
-        from db.session import session_scope
+        from app.cli.database import database
 
-        with session_scope(get_settings().database_url) as session:
+        with database() as session:
             stored = save_rows(session, c.run_id, rows)
         err.print(f"stored {stored} results as run {c.run_id}")
     table = Table(title=f"run {c.run_id}")

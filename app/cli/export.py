@@ -43,10 +43,10 @@ def export(
 
     The folder loads with datasets.load_dataset(OUT_DIR, CONFIG). IINs, IBANs, phone numbers, e-mails, ID-card, passport and card numbers, and names after "менің атым" / "меня зовут" / "my name is" are replaced by placeholders; annotator ids are HMAC-SHA256-hashed with KAZARENA_SECRET_SALT (refused if shorter than 16 characters or a known default; unset: a random salt generated at the first export and kept in the database). The same database and options give byte-identical files.
     """
+    from app.cli.database import database
     from app.settings import get_settings
     from arena.export import export_dataset
     from arena.export.salt import resolve_salt
-    from db.session import session_scope
     from eval.langid import detect_language
 
     err = Console(stderr=True)
@@ -65,7 +65,7 @@ def export(
             def progress(config: str, rows: int) -> None:
                 status.update(f"exporting {config}: {rows:,} rows")
 
-            with session_scope(settings.database_url) as session:
+            with database() as session:
                 salt = resolve_salt(session, settings.secret_salt)  # WeakSaltError: exit 2, nothing written
                 summary = export_dataset(session=session, out_dir=out_dir, options=options,
                                          salt=salt, progress=progress, language_of=detect_language)

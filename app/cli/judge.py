@@ -55,7 +55,7 @@ def judge_config(settings: Settings, *, env: Mapping[str, str] | None = None, **
     return judges.judge_config(settings, env=os.environ if env is None else env, **options)
 
 
-def _battle_rows(battles: Path | None, settings: Settings) -> list[dict[str, Any]]:
+def _battle_rows(battles: Path | None, database_url: str) -> list[dict[str, Any]]:
     if battles is not None:
         from arena.battle_table import read_battles
 
@@ -63,7 +63,7 @@ def _battle_rows(battles: Path | None, settings: Settings) -> list[dict[str, Any
     from db.session import session_scope
     from eval.judge.store import battles_to_judge
 
-    with session_scope(settings.database_url) as session:
+    with session_scope(database_url) as session:
         return battles_to_judge(session)
 
 
@@ -124,22 +124,23 @@ def judge(
     if (battles is None) == (not from_db):
         err.print("[red]error:[/red] give exactly one of --battles FILE or --from-db")
         raise typer.Exit(2)
+    from app.cli.database import database_url
     from db.session import session_scope
     from eval.judge.store import existing_battles, judged_pairs, save_verdicts
 
-    settings = get_settings()
+    settings, url = get_settings(), database_url()  # verdicts are stored even for --battles FILE
     dimensions = list(DIMENSION_TEMPLATES) if dimension is Dimension.both else [dimension.value]
     try:
         config = judge_config(settings, base_url=base_url, model=model, api_key=api_key, structured=structured,
                               concurrency=concurrency, max_tokens=max_tokens, max_retries=retries,
                               parse_retries=parse_retries)
-        rows = _battle_rows(battles, settings)
+        rows = _battle_rows(battles, url)
         items, skipped = items_from_battles(rows, dimensions)
     except ValueError as error:
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
     hashes = {load_template(DIMENSION_TEMPLATES[d]).sha256 for d in dimensions}
-    with session_scope(settings.database_url) as session:
+    with session_scope(url) as session:
         known = existing_battles(session, {i.id for i in items})
         done = set() if redo else judged_pairs(session, config.model, hashes)
     todo = [i for i in items if (i.id, i.dimension) not in done]
@@ -154,7 +155,7 @@ def judge(
     def flush() -> None:
         nonlocal stored
         if buffer:
-            with session_scope(settings.database_url) as session:
+            with session_scope(url) as session:
                 stored += save_verdicts(session, buffer, battle_ids=known)
             buffer.clear()
 

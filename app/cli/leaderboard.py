@@ -33,15 +33,11 @@ def load_battle_rows(battles: Path | None, *, flagged_annotators: bool = False) 
     database when ``flagged_annotators``, the annotators whose open quality flags leave them out."""
     if battles is not None:
         return read_battles(battles), frozenset()
+    from app.cli.database import database
     from app.services.flag_reviews import flagged_to_exclude
-    from app.settings import get_settings
     from arena.records import voted_battle_rows
-    from db.migrate import upgrade
-    from db.session import session_scope
 
-    url = get_settings().database_url
-    upgrade(url)
-    with session_scope(url) as session:
+    with database() as session:
         rows = list(voted_battle_rows(session=session))
         excluded = flagged_to_exclude(session=session) if flagged_annotators and rows else frozenset()
     if not rows:

@@ -28,13 +28,12 @@ def serve(
     """Start the app: migrate the database, start the model servers, serve API and UI."""
     import uvicorn
 
+    from app.cli.database import database
     from app.crud import create_api_key
     from app.main import create_app
     from app.serving.packaged import PrepareError
     from app.serving.packaged import prepare as prepare_model
     from app.serving.registry import ConfigError, load_models_config
-    from db.migrate import upgrade
-    from db.session import session_scope
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings().model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
@@ -46,8 +45,7 @@ def serve(
                     prepare_model(spec.packaged, settings.models_dir)
     except (ConfigError, PrepareError) as exc:
         fail(str(exc))
-    upgrade(settings.database_url)
-    with session_scope(settings.database_url) as s:
+    with database() as s:
         _, key = create_api_key(session=s, name="serve")
     app = create_app(settings)
     for name, why in app.state.runtime.manager.skipped.items():
@@ -112,15 +110,12 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 @key_app.command("create")
 def apikey_create(name: Annotated[str, typer.Option(help="who or what the key is for")] = "default") -> None:
     """Create a key and print it once."""
+    from app.cli.database import database
     from app.crud import create_api_key
-    from db.migrate import upgrade
-    from db.session import session_scope
 
     if not name.strip() or len(name) > 128:
         fail("--name must be 1-128 characters")
-    url = get_settings().database_url
-    upgrade(url)
-    with session_scope(url) as s:
+    with database() as s:
         row, key = create_api_key(session=s, name=name.strip())
         key_id = row.id
     console.print(f"key id {key_id} ({name}): {key}")
@@ -130,14 +125,11 @@ def apikey_create(name: Annotated[str, typer.Option(help="who or what the key is
 @key_app.command("list")
 def apikey_list() -> None:
     """List keys (prefix, name, state)."""
+    from app.cli.database import database
     from app.crud import list_api_keys
-    from db.migrate import upgrade
-    from db.session import session_scope
 
-    url = get_settings().database_url
-    upgrade(url)
     table = Table("id", "name", "prefix", "created", "state")
-    with session_scope(url) as s:
+    with database() as s:
         for k in list_api_keys(session=s):
             table.add_row(str(k.id), k.name, k.prefix + "…", f"{k.created_at:%Y-%m-%d %H:%M}",
                           "revoked" if k.revoked_at else "active")
@@ -146,14 +138,11 @@ def apikey_list() -> None:
 
 @key_app.command("revoke")
 def apikey_revoke(key_id: Annotated[int, typer.Argument(help="id shown by `kazarena apikey list`")]) -> None:
-    """Revoke a key; requests with it get 401 (within 30 s on running servers)."""
+    """Revoke a key; requests with it get 401 (within a second on running servers)."""
+    from app.cli.database import database
     from app.crud import revoke_api_key
-    from db.migrate import upgrade
-    from db.session import session_scope
 
-    url = get_settings().database_url
-    upgrade(url)
-    with session_scope(url) as s:
+    with database() as s:
         if revoke_api_key(session=s, key_id=key_id) is None:
             fail(f"no API key with id {key_id}")
     console.print(f"revoked key {key_id}")
