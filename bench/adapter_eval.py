@@ -5,8 +5,8 @@ model plus the LoRA adapter), waits until both answer, then runs
 
     kazarena eval generation -m gemma-3-270m-kk,gemma-3-270m-base --pairs gemma-3-270m-kk:gemma-3-270m-base
 
-with the held-out loss (--tokenizer), no judge and no BERTScore encoder (neither exists offline).
-The report lands in --out (its summary.json holds the paired differences the README quotes) and in
+with the held-out loss (--tokenizer), no BERTScore encoder and, unless --judge, no judge (neither exists offline).
+The report lands in --out (report.md holds the paired differences the README quotes, items_*.jsonl every answer) and in
 your database (KAZARENA_DATABASE_URL, default ./kazarena.db), so the Results tab of `make demo` shows it.
 
     python bench/adapter_eval.py --limit 500 --max-tokens 128 --out build/adapter-eval

@@ -272,6 +272,21 @@ def own_battle(session: Session, caller: Caller, battle_id: str | None) -> Battl
     return battle
 
 
+def waiting_battle(runtime: Runtime, caller: Caller) -> Battle | None:
+    """The caller's newest battle whose answers are complete and not voted yet (state `ready`), detached.
+
+    A page that was reloaded or logged in again shows it back instead of losing the battle; opening a
+    new battle marks it abandoned, so there is at most one.
+    """
+    with session_scope(runtime.database_url) as db:
+        who = admission.annotator(db, caller)
+        battle = db.scalars(select(Battle).where(Battle.annotator_id == who.id, Battle.state == "ready")
+                            .order_by(Battle.created_at.desc()).limit(1)).first()
+        if battle is not None:
+            db.expunge(battle)
+    return battle
+
+
 def read_battle(*, session: Session, caller: Caller, battle_id: str) -> dict[str, Any]:
     """The battle as its annotator sees it: left and right, models hidden until the vote."""
     b = own_battle(session, caller, battle_id)

@@ -159,6 +159,27 @@ class ArenaTab:
                self.start_btn: gr.update(interactive=True),
                self.status: t("answers_ready" if ready else "answers_failed", lg)}
 
+    async def resume(self, state: dict[str, Any], lg: str, request: gr.Request | None = None) -> Out:
+        """After a reload or a new login: the battle that waits for this person's vote comes back as it was."""
+        lg = normalize_lang(lg)
+        if not state.get("token"):
+            return {self.status: gr.update()}
+
+        try:
+            battle = await asyncio.to_thread(battles.waiting_battle, self.runtime, caller(state, request, self.runtime))
+        except ServiceError:  # an ended or banned session: the login restore has already said so
+            return {self.status: gr.update()}
+        if battle is None:
+            return {self.status: gr.update()}
+        shown = battle.conversation_a if battle.position == "a" else battle.conversation_b
+        other = battle.conversation_b if battle.position == "a" else battle.conversation_a
+        panels = [[{"role": m["role"], "content": plain_markdown(m["content"]) if m["role"] == "user" else m["content"]}
+                   for m in convo] for convo in (shown, other)]
+        state = {**state, "battle": {"id": battle.id, "mode": battle.mode, "state": "ready"}, "key": uuid.uuid4().hex}
+        return {**self._reset_vote(), self.state: state, self.left: panels[0], self.right: panels[1],
+                self.vote_btn: gr.update(interactive=True), self.start_btn: gr.update(interactive=True),
+                self.more_row: gr.update(visible=battle.mode == "prompt"), self.status: t("battle_restored", lg)}
+
     # ------------------------------------------------------------ the vote
     async def vote(self, content: str | None, language: str | None, overall: str | None, both_bad: bool,
                    comment: str, state: dict[str, Any], lg: str, request: gr.Request | None = None) -> Out:
@@ -211,7 +232,8 @@ class ArenaTab:
         gr.on([acc.login_btn.click, acc.password.submit], acc.login, inputs=[acc.username, acc.password, self.ui_lang],
               outputs=session, api_visibility="private").then(
             self.admin.listing, inputs=[self.state, self.ui_lang], outputs=[self.admin.table, self.admin.notice],
-            api_visibility="private")
+            api_visibility="private").then(
+            self.resume, inputs=[self.state, self.ui_lang], outputs=self._stream_outputs(), api_visibility="private")
         # a reload restores a live login kept by the browser: the page's load event, wired here so that the
         # tab stays self-contained
         page = gr.context.Context.root_block
@@ -220,16 +242,15 @@ class ArenaTab:
         page.load(acc.restore, inputs=[acc.stored, self.ui_lang], outputs=session, show_progress="hidden",
                   api_visibility="private").then(
             self.admin.listing, inputs=[self.state, self.ui_lang], outputs=[self.admin.table, self.admin.notice],
-            show_progress="hidden", api_visibility="private")
+            show_progress="hidden", api_visibility="private").then(
+            self.resume, inputs=[self.state, self.ui_lang], outputs=self._stream_outputs(), show_progress="hidden",
+            api_visibility="private")
         acc.register_btn.click(acc.register, inputs=[acc.reg_username, acc.reg_password, acc.proficiency,
                                                      acc.education, acc.region, acc.script, acc.consent, acc.age,
                                                      self.ui_lang],
                                outputs=[acc.notice, acc.username, acc.reg_password, acc.password],
                                api_visibility="private")
-        base = [self.state, acc.notice, *acc.session_outputs()]
-        stream_out = [*base, self.left, self.right, self.status, self.vote_btn, self.more_row, self.start_btn,
-                      self.prompt, self.more, self.content, self.language, self.overall, self.both_bad,
-                      self.comment, self.vote_notice, self.vote_box, self.reveal, self.new_round_btn]
+        stream_out = self._stream_outputs()
         gr.on([self.start_btn.click, self.prompt.submit], self.start,
               inputs=[self.mode, self.prompt, self.state, self.ui_lang], outputs=stream_out,
               concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
@@ -251,6 +272,13 @@ class ArenaTab:
               outputs=[self.overall], api_visibility="private", queue=False)
         self.mode.change(lambda m: gr.update(visible=m == "prompt"), inputs=[self.mode], outputs=[self.prompt],
                          api_visibility="private", queue=False)
+
+    def _stream_outputs(self) -> list[Any]:
+        """Everything a round can change: the session, both answers, the status and the ballot."""
+        return [self.state, self.account.notice, *self.account.session_outputs(), self.left, self.right, self.status,
+                self.vote_btn, self.more_row, self.start_btn, self.prompt, self.more, self.content, self.language,
+                self.overall, self.both_bad, self.comment, self.vote_notice, self.vote_box, self.reveal,
+                self.new_round_btn]
 
     def relabel(self) -> list[tuple[Any, Any]]:
         pairs: list[tuple[Any, Any]] = [

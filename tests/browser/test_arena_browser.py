@@ -1,6 +1,6 @@
 """An annotator and an admin in a real browser (Debian Chromium via Playwright) against the live app, with
 two small contestants on the real vLLM server: register, log in, a streamed battle, a refused early vote,
-the vote and the reveal, a new round, a ban, and the leaderboard after Refresh.
+a reload that brings the battle back, the vote and the reveal, a new round, a ban, and the leaderboard after Refresh.
 
 Screenshots of every step go to test-artifacts/browser/arena-*.png for the test report.
 """
@@ -128,6 +128,17 @@ def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leader
             assert any(0 < len(a) < len(left) and b for a, b in pairs) or any(0 < len(b) < len(right) and a for a, b in pairs), pairs
             expect(page.locator("#arena-more-row")).to_be_visible()  # prompt mode may continue before the vote
             _shot(page, "05-answers-complete")
+
+            # 4b. a reload before the vote: the login and the battle come back as they were, ready to vote
+            page.reload(wait_until="load")
+            expect(page.locator("#arena-status")).to_have_text(t("battle_restored", "kk"), timeout=30_000)
+            expect(page.locator('#arena-left [data-testid="bot"]').last).to_have_text(left)
+            expect(page.locator('#arena-right [data-testid="bot"]').last).to_have_text(right)
+            expect(page.locator('#arena-left [data-testid="user"]')).to_have_text(PROMPT)
+            expect(page.locator("#arena-left")).to_be_in_viewport()
+            expect(page.locator("#vote-submit")).to_be_enabled()
+            _shot(page, "05b-battle-back-after-reload")
+            _radio(page, "vote-content", t("choice_left", "kk"))
 
             # 5. content and language disagree, so the overall choice appears; vote with a script in the comment
             _radio(page, "vote-language", t("choice_right", "kk"))

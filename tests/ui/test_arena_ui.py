@@ -200,6 +200,27 @@ def test_a_new_round_clears_the_answers_and_the_ballot(ui):
     assert out[ui.tab.vote_btn]["interactive"] is False
 
 
+def test_a_reload_brings_back_the_battle_that_waits_for_the_vote_and_it_can_be_voted(ui):
+    me, state = _person(ui.url, "dana")
+    _, other = _person(ui.url, "someone-else")
+    ready_battle(ui.url, me, state="voted")
+    waiting = ready_battle(ui.url, me, position="b", conversation_a=[
+        {"role": "user", "content": "<b>Сұрақ</b>"}, {"role": "assistant", "content": "Жауап А"}])
+    ready_battle(ui.url, me, state="abandoned")
+    out = asyncio.run(ui.tab.resume(state, "ru"))  # what the page load (after the login restore) shows
+    assert out[ui.tab.state]["battle"] == {"id": waiting, "mode": "prompt", "state": "ready"}
+    # model_b was on the left: its answer comes back on the left, the question shown as text
+    assert [m["content"] for m in out[ui.tab.left]] == ["Сұрақ", "Жауап Б"]
+    assert [m["content"] for m in out[ui.tab.right]] == [plain_markdown("<b>Сұрақ</b>"), "Жауап А"]
+    assert out[ui.tab.vote_btn]["interactive"] is True and out[ui.tab.status] == t("battle_restored", "ru")
+    voted = _vote(ui, out[ui.tab.state], content="left", language="left")
+    assert voted[ui.tab.state]["battle"]["state"] == "voted"
+    assert [v.winner for v in _votes(ui.url)] == ["model_b"]
+    # voted: nothing waits any more; nor for another annotator, nor for a page with nobody logged in
+    for st in (state, other, new_state()):
+        assert asyncio.run(ui.tab.resume(st, "kk")) == {ui.tab.status: gr.update()}
+
+
 # ------------------------------------------------------------ admin
 def test_admin_sees_flags_with_evidence_bans_with_a_reason_unbans_and_clears(ui):
     _, admin = _person(ui.url, "boss", role="admin")
