@@ -289,7 +289,11 @@ def waiting_battle(runtime: Runtime, caller: Caller) -> Battle | None:
 
 def read_battle(*, session: Session, caller: Caller, battle_id: str) -> dict[str, Any]:
     """The battle as its annotator sees it: left and right, models hidden until the vote."""
-    b = own_battle(session, caller, battle_id)
+    return as_seen(own_battle(session, caller, battle_id))
+
+
+def as_seen(b: Battle) -> dict[str, Any]:
+    """What its annotator sees of a battle: left and right, the models named only after the vote."""
     left, right = (b.conversation_a, b.conversation_b) if b.position == "a" else (b.conversation_b, b.conversation_a)
     out: dict[str, Any] = {"battle_id": b.id, "state": b.state, "turn": b.turn, "mode": b.mode,
                            "left": left, "right": right}

@@ -171,10 +171,9 @@ class ArenaTab:
             return {self.status: gr.update()}
         if battle is None:
             return {self.status: gr.update()}
-        shown = battle.conversation_a if battle.position == "a" else battle.conversation_b
-        other = battle.conversation_b if battle.position == "a" else battle.conversation_a
+        seen = battles.as_seen(battle)
         panels = [[{"role": m["role"], "content": plain_markdown(m["content"]) if m["role"] == "user" else m["content"]}
-                   for m in convo] for convo in (shown, other)]
+                   for m in seen[side]] for side in ("left", "right")]
         state = {**state, "battle": {"id": battle.id, "mode": battle.mode, "state": "ready"}, "key": uuid.uuid4().hex}
         return {**self._reset_vote(), self.state: state, self.left: panels[0], self.right: panels[1],
                 self.vote_btn: gr.update(interactive=True), self.start_btn: gr.update(interactive=True),

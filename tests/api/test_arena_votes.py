@@ -160,3 +160,20 @@ def test_fifty_annotators_voting_at_once_lose_and_double_nothing(db_url):
         rows = s.execute(select(Vote.battle_id, func.count()).group_by(Vote.battle_id)).all()
         assert sorted(b for b, _ in rows) == sorted(battles) and all(n == 1 for _, n in rows)
         assert all(v.winner == "model_a" for v in s.scalars(select(Vote)))  # the first ballot, not the second
+
+
+def test_the_waiting_battle_comes_back_over_rest_until_it_is_voted(sqlite_url):
+    me, token = annotator(sqlite_url, "dana")
+    _, other = annotator(sqlite_url, "someone-else")
+    waiting = ready_battle(sqlite_url, me, position="b")
+    with TestClient(_app(sqlite_url)) as c:
+        r = c.get("/api/arena/battles/waiting", headers=auth(token))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["battle_id"] == waiting and body["state"] == "ready" and "models" not in body
+        assert body["left"][-1]["content"] == "Жауап Б" and body["right"][-1]["content"] == "Жауап А"
+        nobody = c.get("/api/arena/battles/waiting", headers=auth(other))
+        assert nobody.status_code == 404 and nobody.json()["error"]["code"] == "battle_not_found"
+        assert c.get("/api/arena/battles/waiting").status_code == 401
+        assert c.post(f"/api/arena/battles/{waiting}/vote", json=_vote(), headers=auth(token)).status_code == 200
+        assert c.get("/api/arena/battles/waiting", headers=auth(token)).status_code == 404

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import COOKIE, AnnotatorDep, CallerDep, RuntimeDep, SessionDep
 from app.api.streaming import ClosingStreamingResponse, sse_response
+from app.errors import ServiceError
 from app.services import accounts, battles, consent, moderation, votes
 from app.services import leaderboard as boards
 from arena.battle_table import DIMENSIONS
@@ -108,6 +109,15 @@ async def create_turn(battle_id: str, body: TurnIn, runtime: RuntimeDep, caller:
     """Continue the battle with another user turn before voting."""
     battle = await run_in_threadpool(battles.add_turn, runtime, caller, battle_id=battle_id, prompt=body.prompt)
     return await _battle_stream(runtime, battle)
+
+
+@router.get("/battles/waiting")
+async def read_waiting_battle(runtime: RuntimeDep, caller: CallerDep) -> dict[str, object]:
+    """Your battle whose answers are complete and not voted yet (after a reload or on another device), or 404."""
+    battle = await run_in_threadpool(battles.waiting_battle, runtime, caller)
+    if battle is None:
+        raise ServiceError("not_found", "battle_not_found", "no battle is waiting for your vote")
+    return battles.as_seen(battle)
 
 
 @router.get("/battles/{battle_id}")
