@@ -120,7 +120,7 @@ class ArenaTab:
         except ServiceError as exc:
             yield self._refused(exc, lg)
             return
-        yield {self.more: ""}
+        yield {**self._reset_vote(), self.more: ""}  # a choice made before this turn is not a verdict on it
         async for out in self._stream(battle, state, list(left or []), list(right or []), lg):
             yield out
 

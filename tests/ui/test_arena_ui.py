@@ -221,6 +221,23 @@ def test_a_reload_brings_back_the_battle_that_waits_for_the_vote_and_it_can_be_v
         assert asyncio.run(ui.tab.resume(st, "kk")) == {ui.tab.status: gr.update()}
 
 
+def test_another_turn_clears_a_choice_made_before_it(ui):
+    me, state = _person(ui.url, "arman")
+    state = _with_battle(state, ready_battle(ui.url, me))
+
+    async def first_output():
+        gen = ui.tab.more_turn("Тағы бір сұрақ", state, [], [], "kk")
+        try:
+            return await anext(gen)
+        finally:
+            await gen.aclose()
+
+    out = asyncio.run(first_output())
+    assert out[ui.tab.content] is None and out[ui.tab.language] is None and out[ui.tab.both_bad] is False
+    assert out[ui.tab.overall] == {"__type__": "update", "value": None, "visible": False}
+    assert out[ui.tab.vote_btn]["interactive"] is False and out[ui.tab.more] == ""
+
+
 # ------------------------------------------------------------ admin
 def test_admin_sees_flags_with_evidence_bans_with_a_reason_unbans_and_clears(ui):
     _, admin = _person(ui.url, "boss", role="admin")
