@@ -34,6 +34,12 @@ def vote_choices(lg: str) -> list[tuple[str, str]]:
     return [(t("choice_left", lg), "left"), (t("choice_tie", lg), "tie"), (t("choice_right", lg), "right")]
 
 
+def shown(message: dict[str, str]) -> dict[str, str]:
+    """A stored message as the Chatbot shows it: what a person typed is text, never markup."""
+    content = plain_markdown(message["content"]) if message["role"] == "user" else message["content"]
+    return {"role": message["role"], "content": content}
+
+
 def needs_overall(content: str | None, language: str | None) -> bool:
     """The Basque protocol: an overall choice decides when the dimensions disagree and neither is a tie."""
     return bool(content and language) and content != language and "tie" not in (content, language)
@@ -126,7 +132,7 @@ class ArenaTab:
 
     async def _stream(self, battle: Battle, state: dict[str, Any], left: list[Any], right: list[Any],
                       lg: str) -> AsyncIterator[Out]:
-        question = {"role": "user", "content": plain_markdown(battle.conversation_a[-1]["content"])}
+        question = shown(battle.conversation_a[-1])
         sides = {"left": [*left, question, {"role": "assistant", "content": ""}],
                  "right": [*right, question, {"role": "assistant", "content": ""}]}
         texts = {"left": "", "right": ""}
@@ -164,7 +170,6 @@ class ArenaTab:
         lg = normalize_lang(lg)
         if not state.get("token"):
             return {self.status: gr.update()}
-
         try:
             battle = await asyncio.to_thread(battles.waiting_battle, self.runtime, caller(state, request, self.runtime))
         except ServiceError:  # an ended or banned session: the login restore has already said so
@@ -172,8 +177,7 @@ class ArenaTab:
         if battle is None:
             return {self.status: gr.update()}
         seen = battles.as_seen(battle)
-        panels = [[{"role": m["role"], "content": plain_markdown(m["content"]) if m["role"] == "user" else m["content"]}
-                   for m in seen[side]] for side in ("left", "right")]
+        panels = [[shown(m) for m in seen[side]] for side in ("left", "right")]
         state = {**state, "battle": {"id": battle.id, "mode": battle.mode, "state": "ready"}, "key": uuid.uuid4().hex}
         return {**self._reset_vote(), self.state: state, self.left: panels[0], self.right: panels[1],
                 self.vote_btn: gr.update(interactive=True), self.start_btn: gr.update(interactive=True),
