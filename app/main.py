@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
         try:
             yield
         finally:
+            await runtime.live_turns.cancel_all()
             await calllog.drain()
             runtime.vote_writer.close()
             if owns_manager:

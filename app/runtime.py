@@ -14,6 +14,7 @@ import numpy as np
 from app.crud import KeyCache
 from app.services.admission import Network, trusted_networks
 from app.services.inputs import InputLimits
+from app.services.live import LiveTurns
 from app.services.ratelimit import RateLimiter
 from app.services.throttle import LoginThrottle
 from app.services.vote_writer import VoteWriter
@@ -59,6 +60,7 @@ class Runtime:
     rng: np.random.Generator
     reference_pairs: tuple[dict[str, str], ...]  # held-out IFT pairs: the arena's gold controls and seed tasks
     judge: JudgeConfig | None  # the judge the settings choose, to name it in reports
+    live_turns: LiveTurns  # arena turns being answered now, followed by whoever watches them
 
     def describe_judge(self, model: str) -> str:
         return describe_judge(model, self.judge)
@@ -86,4 +88,4 @@ def build_runtime(settings: Settings, manager: ModelManager, grounder: Grounder 
     return Runtime(settings, manager, grounder, InputLimits.of(settings), rate,
                    trusted_networks(settings.trusted_proxies), KeyCache(settings.database_url),
                    LoginThrottle(), writer,
-                   np.random.default_rng(), pairs, configured_judge(settings, env))
+                   np.random.default_rng(), pairs, configured_judge(settings, env), LiveTurns())

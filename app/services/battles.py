@@ -9,8 +9,9 @@ credentials in; admission (login, ban, rate limit, ownership) happens here.
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import func, select, update
@@ -20,6 +21,7 @@ from app.errors import ServiceError
 from app.runtime import Runtime
 from app.services import admission, inputs
 from app.services.admission import Caller
+from app.services.live import LiveTurn
 from app.serving import client
 from app.serving.calllog import CallLog, logged_chat_stream
 from app.serving.manager import ModelManager, ModelUnavailable
@@ -98,6 +100,8 @@ def open_battle(runtime: Runtime, caller: Caller, *, mode: str, prompt: str | No
         db.add(battle)
         db.flush()
         db.expunge(battle)
+    for old in runtime.live_turns.of_annotator(who.id):  # their answers are no longer wanted
+        old.request_stop()
     return battle
 
 
@@ -138,27 +142,43 @@ def _new_battle(runtime: Runtime, db: Session, annotator_id: int, mode: str, pro
     return battle
 
 
-async def _side_stream(runtime: Runtime, battle: Battle, side: str, queue: "asyncio.Queue[tuple[str, str | None, Exception | None]]") -> None:
+class Piece(NamedTuple):
+    """What one side's task hands the turn: a text delta, its end (with token count and finish) or its failure."""
+
+    side: str
+    text: str | None = None
+    error: Exception | None = None
+    tokens: int = 0
+    finish: str | None = None
+
+
+REPLAY_CHUNK = 4  # characters of a replayed (control) answer per streamed piece, about one token's worth
+
+
+async def _side_stream(runtime: Runtime, battle: Battle, side: str, queue: "asyncio.Queue[Piece]") -> None:
     name = getattr(battle, f"model_{side}")
     convo = getattr(battle, f"conversation_{side}")
     try:
         replay = replayed_answers(battle.events)
         if replay is not None:
             text = replay[side]
-            for i in range(0, len(text), 40):  # same rhythm as a model, so gold looks like any battle
-                await queue.put((side, text[i:i + 40], None))
+            for i in range(0, len(text), REPLAY_CHUNK):  # a model's rhythm, so a control looks like any battle
+                await queue.put(Piece(side, text[i:i + REPLAY_CHUNK]))
                 await asyncio.sleep(0)
-        else:
-            route = runtime.manager.resolve(name)
-            messages = prepare_messages(route.spec, convo, runtime.grounder).messages
-            params = getattr(battle, f"params_{side}") or client.sampling_params(route, {}, arena=True)
-            call = CallLog(runtime.database_url, "arena", name, params, messages=convo)
-            async for d in logged_chat_stream(runtime.manager, route, messages, params, call):
-                if d.text:
-                    await queue.put((side, d.text, None))
-        await queue.put((side, None, None))
+            await queue.put(Piece(side, tokens=-(-len(text) // REPLAY_CHUNK), finish="stop"))
+            return
+        route = runtime.manager.resolve(name)
+        messages = prepare_messages(route.spec, convo, runtime.grounder).messages
+        params = getattr(battle, f"params_{side}") or client.sampling_params(route, {}, arena=True)
+        call = CallLog(runtime.database_url, "arena", name, params, messages=convo)
+        pieces = 0
+        async for d in logged_chat_stream(runtime.manager, route, messages, params, call):
+            if d.text:
+                pieces += 1
+                await queue.put(Piece(side, d.text))
+        await queue.put(Piece(side, tokens=call.completion_tokens or pieces, finish=call.finish_reason))
     except Exception as exc:  # noqa: BLE001 - reported to the caller as an event
-        await queue.put((side, None, exc))
+        await queue.put(Piece(side, error=exc))
 
 
 def _replacement(runtime: Runtime, battle: Battle, failed: str) -> str | None:
@@ -172,18 +192,44 @@ def _replacement(runtime: Runtime, battle: Battle, failed: str) -> str | None:
 
 
 async def run_turn(runtime: Runtime, battle: Battle) -> AsyncIterator[dict[str, Any]]:
-    """Stream both answers of the battle's last user turn as left/right events, then store them."""
+    """Answer the battle's last user turn and follow it: left/right events, then the stored state.
+
+    The answers are written by a task of their own (app/services/live.py): a caller that goes away
+    (a reload, a closed tab, a dropped connection) does not stop them, and `follow_turn` picks them up.
+    """
+    turn = runtime.live_turns.start(battle.id, battle.annotator_id, lambda live: _answer(runtime, battle, live))
+    async for event in turn.follow():
+        yield event
+
+
+async def _answer(runtime: Runtime, battle: Battle, live: LiveTurn) -> None:
+    """Stream both answers into `live` (each event also counts the side's tokens so far), then store the turn."""
     left = "a" if battle.position == "a" else "b"
     label = {left: "left", ("b" if left == "a" else "a"): "right"}
-    queue: asyncio.Queue[tuple[str, str | None, Exception | None]] = asyncio.Queue()
+    queue: asyncio.Queue[Piece] = asyncio.Queue()
     texts: dict[str, list[str]] = {"a": [], "b": []}
     tasks = {side: asyncio.create_task(_side_stream(runtime, battle, side, queue)) for side in "ab"}
-    pending, failed = {"a", "b"}, False
+
+    async def relay_stop() -> None:
+        await live.stop_requested.wait()
+        await queue.put(Piece("stop"))
+
+    stopper = asyncio.create_task(relay_stop())
+    pending, failed, stopped = {"a", "b"}, False, False
     first_turn = battle.turn == 0
     try:
         while pending:
-            side, text, exc = await queue.get()
-            if exc is not None:
+            piece = await queue.get()
+            side = piece.side
+            if side == "stop":
+                stopped = True
+                battle.events = [*battle.events, {"type": "stopped", "turn": battle.turn + 1, "sides": sorted(pending)}]
+                for s in sorted(pending):
+                    tasks[s].cancel()
+                    await live.publish({"side": label[s], "done": True, "stopped": True, "tokens": len(texts[s])})
+                pending.clear()
+            elif piece.error is not None:
+                exc = piece.error
                 if first_turn and not texts[side] and not any(e.get("type") == "replaced" for e in battle.events):
                     new = await asyncio.to_thread(_replacement, runtime, battle, side)
                     if new:
@@ -194,24 +240,28 @@ async def run_turn(runtime: Runtime, battle: Battle) -> AsyncIterator[dict[str, 
                         route = runtime.manager.resolve(new)
                         setattr(battle, f"params_{side}", client.sampling_params(route, {}, arena=True))
                         setattr(battle, f"revision_{side}", route.server.spec.upstream_name())
-                        yield {"side": label[side], "restart": True}
+                        await live.publish({"side": label[side], "restart": True})
                         tasks[side] = asyncio.create_task(_side_stream(runtime, battle, side, queue))
                         continue
                 failed = True
                 pending.discard(side)
                 battle.events = [*battle.events, {"type": "error", "side": side, "turn": battle.turn + 1, "error": str(exc)[:300]}]
-                yield {"side": label[side], "error": "this model failed to answer"}
-            elif text is None:
+                await live.publish({"side": label[side], "error": "this model failed to answer"})
+            elif piece.text is None:
                 pending.discard(side)
-                yield {"side": label[side], "done": True}
+                await live.publish({"side": label[side], "done": True, "tokens": piece.tokens, "finish": piece.finish})
             else:
-                texts[side].append(text)
-                yield {"side": label[side], "delta": text}
+                texts[side].append(piece.text)
+                await live.publish({"side": label[side], "delta": piece.text, "tokens": len(texts[side])})
+    except asyncio.CancelledError:  # the app is shutting down: the turn is stored as cut off, and said so after
+        battle.events = [*battle.events, {"type": "interrupted", "turn": battle.turn + 1}]
+        raise
     finally:
+        stopper.cancel()
         for t in tasks.values():
             t.cancel()
         await _store_turn(runtime, battle, texts, failed or bool(pending))
-    yield {"state": battle.state, "battle_id": battle.id, "turn": battle.turn}
+    await live.publish({"state": battle.state, "battle_id": battle.id, "turn": battle.turn, "stopped": stopped})
 
 
 async def _store_turn(runtime: Runtime, battle: Battle, texts: dict[str, list[str]], failed: bool) -> None:
@@ -228,9 +278,11 @@ async def _store_turn(runtime: Runtime, battle: Battle, texts: dict[str, list[st
 
     def write() -> None:
         with session_scope(runtime.database_url) as db:
+            if db.scalar(select(Battle.state).where(Battle.id == battle.id)) == "abandoned":
+                battle.state = "abandoned"  # a newer battle replaced it while it was answered: it stays replaced
             db.merge(battle)
 
-    await asyncio.shield(asyncio.to_thread(write))  # a client that leaves must not lose the turn
+    await asyncio.shield(asyncio.to_thread(write))  # shutting down must not lose the turn
 
 
 def _overlap_copy(runtime: Runtime, db: Session, annotator_id: int) -> Battle | None:
@@ -272,19 +324,72 @@ def own_battle(session: Session, caller: Caller, battle_id: str | None) -> Battl
     return battle
 
 
-def waiting_battle(runtime: Runtime, caller: Caller) -> Battle | None:
-    """The caller's newest battle whose answers are complete and not voted yet (state `ready`), detached.
+@dataclass(frozen=True)
+class Current:
+    """The caller's battle a reloaded page shows back: being answered (`live`), waiting for the vote, or
+    `interrupted` (its answers never completed: the server stopped or a model failed), told once."""
 
-    A page that was reloaded or logged in again shows it back instead of losing the battle; opening a
-    new battle marks it abandoned, so there is at most one.
+    battle: Battle
+    live: LiveTurn | None = None
+    interrupted: bool = False
+
+
+def current_battle(runtime: Runtime, caller: Caller) -> Current | None:
+    """The caller's unvoted battle, if a page should show it back: after a reload, a new login or in a second tab.
+
+    Opening a new battle marks the older ones abandoned, so there is at most one waiting or being answered.
+    A turn cut off by a shutdown (stored `error` with an `interrupted` event) or by a crash (left `open`)
+    is reported once; a model's failure was already shown when it happened.
     """
     with session_scope(runtime.database_url) as db:
         who = admission.annotator(db, caller)
-        battle = db.scalars(select(Battle).where(Battle.annotator_id == who.id, Battle.state == "ready")
+        battle = db.scalars(select(Battle).where(Battle.annotator_id == who.id, Battle.state.in_(("open", "ready", "error")))
                             .order_by(Battle.created_at.desc()).limit(1)).first()
-        if battle is not None:
+        if battle is None:
+            return None
+        kinds = {e.get("type") for e in battle.events}
+        live = runtime.live_turns.get(battle.id)
+        if battle.state == "open" and live is not None:
             db.expunge(battle)
-    return battle
+            return Current(battle, live)
+        if battle.state == "open" or (battle.state == "error" and "interrupted" in kinds):
+            if "interruption_told" in kinds:
+                return None
+            battle.state = "error"
+            battle.events = [*battle.events, {"type": "interruption_told"}]
+            db.flush()
+            db.expunge(battle)
+            return Current(battle, interrupted=True)
+        if battle.state == "error":
+            return None
+        db.expunge(battle)
+        return Current(battle)
+
+
+def waiting_battle(runtime: Runtime, caller: Caller) -> Battle | None:
+    """The caller's battle whose answers are complete and not voted yet (state `ready`), detached."""
+    current = current_battle(runtime, caller)
+    return current.battle if current is not None and current.battle.state == "ready" else None
+
+
+def live_turn(runtime: Runtime, caller: Caller, battle_id: str) -> LiveTurn:
+    """The running turn of the caller's battle, or 409 when its answers are not being written now."""
+    with session_scope(runtime.database_url) as db:
+        battle = own_battle(db, caller, battle_id)
+    turn = runtime.live_turns.get(battle.id)
+    if turn is None or turn.finished:
+        raise ServiceError("conflict", "not_streaming",
+                           "this battle's answers are not being written now; read the battle instead")
+    return turn
+
+
+async def stop_turn(runtime: Runtime, caller: Caller, battle_id: str) -> Battle:
+    """End both answers where they are; returns once the shortened turn is stored (it can then be voted on)."""
+    turn = await asyncio.to_thread(live_turn, runtime, caller, battle_id)
+    turn.request_stop()
+    await turn.wait()
+    with session_scope(runtime.database_url) as db:
+        return own_battle(db, caller, battle_id)
 
 
 def read_battle(*, session: Session, caller: Caller, battle_id: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from db.models import Battle
 log = logging.getLogger(__name__)
 ARENA_CONCURRENCY = 64  # battle streams at once per app; the model servers batch them
 VOTE_CONCURRENCY = 16
+DRAFT_KEY = "kazarena-arena-draft"
 Out = dict[Any, Any]
 
 
@@ -38,6 +39,17 @@ def shown(message: dict[str, str]) -> dict[str, str]:
     """A stored message as the Chatbot shows it: what a person typed is text, never markup."""
     content = plain_markdown(message["content"]) if message["role"] == "user" else message["content"]
     return {"role": message["role"], "content": content}
+
+
+def progress_line(sides: dict[str, dict[str, Any]], lg: str) -> str:
+    """Each side's state while answers are written: "A ✓ 212 tokens · B: writing, 312 tokens"."""
+    parts = []
+    for side, letter in (("left", "A"), ("right", "B")):
+        p = sides[side]
+        key = ("side_failed" if "error" in p else "side_stopped" if p.get("stopped")
+               else ("side_cut" if p.get("finish") == "length" else "side_done") if p.get("done") else "side_writing")
+        parts.append(t(key, lg, side=letter, n=p.get("tokens", 0)))
+    return " · ".join(parts)
 
 
 def needs_overall(content: str | None, language: str | None) -> bool:
@@ -59,12 +71,15 @@ class ArenaTab:
                                      elem_id="arena-mode")
                 self.prompt = gr.Textbox(label=t("prompt", lang), placeholder=t("prompt_placeholder", lang),
                                          lines=2, scale=3, elem_id="arena-prompt")
-            self.start_btn = gr.Button(t("start_btn", lang), variant="primary", elem_id="arena-start")
+            with gr.Row():  # Stop where Start was: the one place the hand goes to start or end a round
+                self.start_btn = gr.Button(t("start_btn", lang), variant="primary", elem_id="arena-start")
+                self.stop_btn = gr.Button(t("stop_btn", lang), visible=False, variant="stop", elem_id="arena-stop")
             with gr.Row(equal_height=True):
                 self.left = gr.Chatbot(label=t("model_a", lang), height=380, elem_id="arena-left",
                                        feedback_options=None, buttons=["copy"])
                 self.right = gr.Chatbot(label=t("model_b", lang), height=380, elem_id="arena-right",
                                         feedback_options=None, buttons=["copy"])
+            self.progress = gr.Markdown("", elem_id="arena-progress")
             self.status = gr.Markdown("", elem_id="arena-status")
             with gr.Row(visible=False, elem_id="arena-more-row") as self.more_row:
                 self.more = gr.Textbox(label=t("more_turn", lang), lines=1, scale=5, elem_id="arena-more")
@@ -132,56 +147,86 @@ class ArenaTab:
 
     async def _stream(self, battle: Battle, state: dict[str, Any], left: list[Any], right: list[Any],
                       lg: str) -> AsyncIterator[Out]:
-        question = shown(battle.conversation_a[-1])
+        async for out in self._follow(battles.run_turn(self.runtime, battle), shown(battle.conversation_a[-1]),
+                                      state, left, right, lg, t("answers_streaming", lg)):
+            yield out
+
+    async def _follow(self, events: AsyncIterator[dict[str, Any]], question: dict[str, str], state: dict[str, Any],
+                      left: list[Any], right: list[Any], lg: str, status: str) -> AsyncIterator[Out]:
+        """Show a turn's events as they come: both answers, each side's progress; then open the ballot."""
         sides = {"left": [*left, question, {"role": "assistant", "content": ""}],
                  "right": [*right, question, {"role": "assistant", "content": ""}]}
         texts = {"left": "", "right": ""}
-        yield {self.state: state, self.left: sides["left"], self.right: sides["right"],
-               self.vote_btn: gr.update(interactive=False), self.more_row: gr.update(visible=False),
-               self.start_btn: gr.update(interactive=False), self.status: t("answers_streaming", lg),
-               self.account.notice: ""}
-        final = "error"
-        async for event in battles.run_turn(self.runtime, battle):
+        progress: dict[str, dict[str, Any]] = {"left": {"tokens": 0}, "right": {"tokens": 0}}
+        yield {**self._ballot(locked=True), self.state: state, self.left: sides["left"], self.right: sides["right"],
+               self.more_row: gr.update(visible=False), self.start_btn: gr.update(interactive=False),
+               self.status: status, self.account.notice: "", self.vote_notice: t("vote_wait", lg),
+               self.progress: progress_line(progress, lg), self.stop_btn: gr.update(visible=True, interactive=True)}
+        final: dict[str, Any] = {"state": "error"}
+        async for event in events:
             if "state" in event:
-                final = event["state"]
+                final = event
                 continue
             side = event["side"]
+            progress[side] = {**progress[side], **{k: v for k, v in event.items() if k != "delta"}}
             if "delta" in event:
                 texts[side] += event["delta"]
                 sides[side][-1] = {"role": "assistant", "content": texts[side]}
             elif event.get("restart"):  # the service replaced a failed model: its answer starts over
                 texts[side] = ""
                 sides[side][-1] = {"role": "assistant", "content": ""}
+                progress[side] = {"tokens": 0}
             elif "error" in event:
                 sides[side][-1] = {"role": "assistant", "content": f"{texts[side]}\n\n*{t('model_failed', lg)}*".strip()}
-            else:
-                continue
-            yield {self.left: sides["left"], self.right: sides["right"]}
-        ready = final == "ready"
-        state = {**state, "battle": {**state["battle"], "state": final}}
-        yield {self.state: state, self.left: sides["left"], self.right: sides["right"],
-               self.vote_btn: gr.update(interactive=ready),
+            yield {self.left: sides["left"], self.right: sides["right"], self.progress: progress_line(progress, lg)}
+        ready = final["state"] == "ready"
+        state = {**state, "battle": {**state["battle"], "state": final["state"]}}
+        done = "answers_stopped" if final.get("stopped") else "answers_ready"
+        yield {**self._ballot(locked=not ready), self.state: state, self.left: sides["left"], self.right: sides["right"],
                self.more_row: gr.update(visible=ready and state["battle"]["mode"] == "prompt"),
-               self.start_btn: gr.update(interactive=True),
-               self.status: t("answers_ready" if ready else "answers_failed", lg)}
+               self.start_btn: gr.update(interactive=True), self.vote_notice: "",
+               self.progress: progress_line(progress, lg), self.stop_btn: gr.update(visible=False),
+               self.status: t(done if ready else "answers_failed", lg)}
 
-    async def resume(self, state: dict[str, Any], lg: str, request: gr.Request | None = None) -> Out:
-        """After a reload or a new login: the battle that waits for this person's vote comes back as it was."""
+    async def stop(self, state: dict[str, Any], lg: str, request: gr.Request | None = None) -> Out:
+        """Stop both answers where they are; the stream that shows them then opens the ballot."""
+        battle = state.get("battle") or {}
+        try:
+            await battles.stop_turn(self.runtime, caller(state, request, self.runtime), battle.get("id"))
+        except ServiceError as exc:
+            if exc.code != "not_streaming":  # already complete: nothing to stop
+                return self._refused(exc, normalize_lang(lg))
+        return {self.stop_btn: gr.update(interactive=False)}
+
+    async def resume(self, state: dict[str, Any], lg: str, request: gr.Request | None = None) -> AsyncIterator[Out]:
+        """After a reload, a new login or in a second tab: this person's unvoted battle comes back from the server,
+        still being written (followed to the end) or waiting for the vote; one that was cut off is said so."""
         lg = normalize_lang(lg)
         if not state.get("token"):
-            return {self.status: gr.update()}
+            yield {self.status: gr.update()}
+            return
         try:
-            battle = await asyncio.to_thread(battles.waiting_battle, self.runtime, caller(state, request, self.runtime))
+            current = await asyncio.to_thread(battles.current_battle, self.runtime, caller(state, request, self.runtime))
         except ServiceError:  # an ended or banned session: the login restore has already said so
-            return {self.status: gr.update()}
-        if battle is None:
-            return {self.status: gr.update()}
+            current = None
+        if current is None:
+            yield {self.status: gr.update()}
+            return
+        battle = current.battle
+        if current.interrupted:
+            yield {self.status: t("battle_interrupted", lg)}
+            return
         seen = battles.as_seen(battle)
         panels = [[shown(m) for m in seen[side]] for side in ("left", "right")]
-        state = {**state, "battle": {"id": battle.id, "mode": battle.mode, "state": "ready"}, "key": uuid.uuid4().hex}
-        return {**self._reset_vote(), self.state: state, self.left: panels[0], self.right: panels[1],
-                self.vote_btn: gr.update(interactive=True), self.start_btn: gr.update(interactive=True),
-                self.more_row: gr.update(visible=battle.mode == "prompt"), self.status: t("battle_restored", lg)}
+        state = {**state, "battle": {"id": battle.id, "mode": battle.mode, "state": battle.state}, "key": uuid.uuid4().hex}
+        if current.live is not None:  # the turn's user message is the last one stored; its answers follow
+            async for out in self._follow(current.live.follow(), panels[0][-1], state, panels[0][:-1], panels[1][:-1],
+                                          lg, t("battle_following", lg)):
+                yield out
+            return
+        yield {**self._reset_vote(locked=False), self.state: state, self.left: panels[0],
+               self.right: panels[1], self.start_btn: gr.update(interactive=True),
+               self.more_row: gr.update(visible=battle.mode == "prompt"), self.status: t("battle_restored", lg)}
 
     # ------------------------------------------------------------ the vote
     async def vote(self, content: str | None, language: str | None, overall: str | None, both_bad: bool,
@@ -216,11 +261,21 @@ class ArenaTab:
                 self.reveal: gr.update(value=text, visible=True), self.new_round_btn: gr.update(visible=True),
                 self.status: ""}
 
-    def _reset_vote(self) -> Out:
-        return {self.content: None, self.language: None, self.overall: gr.update(value=None, visible=False),
-                self.both_bad: False, self.comment: "", self.vote_btn: gr.update(interactive=False), self.vote_notice: "",
-                self.vote_box: gr.update(visible=True), self.reveal: gr.update(value="", visible=False),
-                self.new_round_btn: gr.update(visible=False)}
+    def _reset_vote(self, *, locked: bool = True) -> Out:
+        """A fresh ballot: nothing chosen, and locked (not even choosable) until both answers are complete."""
+        can = not locked
+        return {self.content: gr.update(value=None, interactive=can), self.language: gr.update(value=None, interactive=can),
+                self.overall: gr.update(value=None, visible=False, interactive=can),
+                self.both_bad: gr.update(value=False, interactive=can), self.comment: gr.update(value="", interactive=can),
+                self.vote_btn: gr.update(interactive=can), self.vote_notice: "", self.vote_box: gr.update(visible=True),
+                self.reveal: gr.update(value="", visible=False), self.new_round_btn: gr.update(visible=False),
+                self.progress: ""}
+
+    def _ballot(self, *, locked: bool) -> Out:
+        """Lock or open the ballot, keeping what is chosen."""
+        can = gr.update(interactive=not locked)
+        return {self.content: can, self.language: can, self.overall: can, self.both_bad: can, self.comment: can,
+                self.vote_btn: can}
 
     def new_round(self, state: dict[str, Any]) -> Out:
         """Clear the answers and the ballot; the next battle gets a fresh idempotency key."""
@@ -236,7 +291,8 @@ class ArenaTab:
               outputs=session, api_visibility="private").then(
             self.admin.listing, inputs=[self.state, self.ui_lang], outputs=[self.admin.table, self.admin.notice],
             api_visibility="private").then(
-            self.resume, inputs=[self.state, self.ui_lang], outputs=self._stream_outputs(), api_visibility="private")
+            self.resume, inputs=[self.state, self.ui_lang], outputs=self._stream_outputs(),
+            concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
         # a reload restores a live login kept by the browser: the page's load event, wired here so that the
         # tab stays self-contained
         page = gr.context.Context.root_block
@@ -247,7 +303,12 @@ class ArenaTab:
             self.admin.listing, inputs=[self.state, self.ui_lang], outputs=[self.admin.table, self.admin.notice],
             show_progress="hidden", api_visibility="private").then(
             self.resume, inputs=[self.state, self.ui_lang], outputs=self._stream_outputs(), show_progress="hidden",
-            api_visibility="private")
+            concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
+        # the prompt being typed is kept by the browser alone (never sent before Start), so a reload keeps it too
+        page.load(None, outputs=[self.prompt], js=f"() => localStorage.getItem('{DRAFT_KEY}') || ''",
+                  api_visibility="private")
+        self.prompt.change(None, inputs=[self.prompt], api_visibility="private",
+                           js=f"(v) => {{ v ? localStorage.setItem('{DRAFT_KEY}', v) : localStorage.removeItem('{DRAFT_KEY}'); }}")
         acc.register_btn.click(acc.register, inputs=[acc.reg_username, acc.reg_password, acc.proficiency,
                                                      acc.education, acc.region, acc.script, acc.consent, acc.age,
                                                      self.ui_lang],
@@ -256,13 +317,16 @@ class ArenaTab:
         stream_out = self._stream_outputs()
         gr.on([self.start_btn.click, self.prompt.submit], self.start,
               inputs=[self.mode, self.prompt, self.state, self.ui_lang], outputs=stream_out,
-              concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
+              show_progress="hidden", concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
         gr.on([self.more_btn.click, self.more.submit], self.more_turn,
               inputs=[self.more, self.state, self.left, self.right, self.ui_lang], outputs=stream_out,
-              concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
+              show_progress="hidden", concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
         self.vote_btn.click(self.vote, inputs=[self.content, self.language, self.overall, self.both_bad,
                                                self.comment, self.state, self.ui_lang],
                             outputs=stream_out, concurrency_limit=VOTE_CONCURRENCY, api_visibility="private")
+        # each side's progress line says what is going on: no pending outline over the whole tab
+        self.stop_btn.click(self.stop, inputs=[self.state, self.ui_lang], outputs=stream_out, show_progress="hidden",
+                            concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
         self.new_round_btn.click(self.new_round, inputs=[self.state], outputs=stream_out, api_visibility="private")
         acc.logout_btn.click(acc.logout, inputs=[self.state, self.ui_lang], outputs=session,
                              api_visibility="private").then(
@@ -281,7 +345,7 @@ class ArenaTab:
         return [self.state, self.account.notice, *self.account.session_outputs(), self.left, self.right, self.status,
                 self.vote_btn, self.more_row, self.start_btn, self.prompt, self.more, self.content, self.language,
                 self.overall, self.both_bad, self.comment, self.vote_notice, self.vote_box, self.reveal,
-                self.new_round_btn]
+                self.new_round_btn, self.progress, self.stop_btn]
 
     def relabel(self) -> list[tuple[Any, Any]]:
         pairs: list[tuple[Any, Any]] = [
@@ -292,6 +356,8 @@ class ArenaTab:
             (self.left, lambda lg: gr.Chatbot(label=t("model_a", lg))),
             (self.right, lambda lg: gr.Chatbot(label=t("model_b", lg))),
             (self.status, lambda lg: gr.Markdown("")),
+            (self.progress, lambda lg: gr.Markdown("")),
+            (self.stop_btn, lambda lg: gr.Button(t("stop_btn", lg))),
             (self.more, lambda lg: gr.Textbox(label=t("more_turn", lg))),
             (self.more_btn, lambda lg: gr.Button(t("more_turn_btn", lg))),
             (self.vote_heading, lambda lg: gr.Markdown(f"### {t('vote_heading', lg)}")),

@@ -1,6 +1,7 @@
 """An annotator and an admin in a real browser (Debian Chromium via Playwright) against the live app, with
 two small contestants on the real vLLM server: register, log in, a streamed battle, a refused early vote,
-a reload that brings the battle back, the vote and the reveal, a new round, a ban, and the leaderboard after Refresh.
+a reload that brings the battle back, the vote and the reveal, a new round, a ban, and the leaderboard after Refresh;
+then long answers: a draft kept over a reload, a reload mid-stream that follows the same turn, and Stop.
 
 Screenshots of every step go to test-artifacts/browser/arena-*.png for the test report.
 """
@@ -203,5 +204,73 @@ def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leader
             expect(page.locator("#lb-refresh")).to_have_text(t("lb_refresh", "en"))
             expect(table).to_contain_text(t("lb_col_rating", "en"), timeout=30_000)
             _shot(page, "10-leaderboard-english")
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def long_live(vllm, tmp_path_factory):
+    """Answers of up to 200 tokens: long enough to reload the page and to stop them mid-way."""
+    db = f"sqlite:///{tmp_path_factory.mktemp('arena-browser-long') / 'kazarena.db'}"
+    with small_arena(vllm, db, max_tokens=200) as app, AppServer(app) as server:
+        server.db = db
+        yield server
+
+
+def test_a_reload_mid_stream_keeps_the_draft_and_the_answers_and_stop_opens_the_ballot(long_live):
+    annotator(long_live.db, "dana")
+    draft = "Қазақстанның тарихы туралы ұзақ әңгімелеп бер."
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="kk-KZ")
+            page.goto(f"{long_live.url}/ui/", wait_until="load")
+            _log_in(page, "dana")
+
+            # a draft typed but not sent survives a reload
+            page.fill("#arena-prompt textarea", draft)
+            page.reload(wait_until="load")
+            expect(page.locator("#arena-user")).to_contain_text("dana", timeout=30_000)
+            expect(page.locator("#arena-prompt textarea")).to_have_value(draft, timeout=30_000)
+
+            # while both write: each side's progress, a locked ballot, and why, beside the Vote button
+            page.click("#arena-start")
+            progress = page.locator("#arena-progress")
+            expect(progress).to_contain_text("әлі жазып жатыр", timeout=60_000)
+            expect(page.locator("#vote-content input").first).to_be_disabled()
+            expect(page.locator("#vote-notice")).to_have_text(t("vote_wait", "kk"))
+            expect(page.locator("#arena-stop")).to_be_visible()
+            expect(page.locator('#arena-left [data-testid="bot"]').last).not_to_be_empty(timeout=60_000)
+            before = page.locator('#arena-left [data-testid="bot"]').last.inner_text()
+            _shot(page, "11-long-answers-streaming")
+
+            # the reload mid-stream: the same turn comes back and keeps growing
+            page.reload(wait_until="load")
+            expect(page.locator("#arena-status")).to_have_text(t("battle_following", "kk"), timeout=30_000)
+            expect(page.locator("#arena-prompt textarea")).to_have_value("")  # the draft was sent: gone
+            left = page.locator('#arena-left [data-testid="bot"]').last
+            expect(left).to_contain_text(before.strip()[:20], timeout=30_000)
+            page.wait_for_function("(n) => { const b = document.querySelectorAll('#arena-left [data-testid=\"bot\"]');"
+                                   " return b.length && b[b.length - 1].innerText.length > n; }", arg=len(before),
+                                   timeout=60_000)
+            _shot(page, "12-answers-back-after-reload")
+
+            # Stop: both answers end where they are; the ballot opens on what was written
+            page.click("#arena-stop")
+            expect(page.locator("#arena-status")).to_have_text(t("answers_stopped", "kk"), timeout=60_000)
+            expect(progress).to_contain_text("тоқтатылды")
+            expect(page.locator("#arena-stop")).to_be_hidden()
+            expect(page.locator("#vote-submit")).to_be_enabled()
+            expect(page.locator("#vote-content input").first).to_be_enabled()
+            _shot(page, "13-stopped")
+            battle = _one(long_live.db, Battle, state="ready")
+            stored = battle.conversation_a if battle.position == "a" else battle.conversation_b
+            assert any(e["type"] == "stopped" for e in battle.events)
+            assert stored[-1]["content"].strip()  # what was written before the stop is kept
+            _radio(page, "vote-content", t("choice_left", "kk"))
+            _radio(page, "vote-language", t("choice_left", "kk"))
+            page.click("#vote-submit")
+            expect(page.locator("#arena-reveal")).to_contain_text("kk-", timeout=30_000)
+            assert _one(long_live.db, Vote, battle_id=battle.id) is not None
         finally:
             browser.close()

@@ -144,3 +144,78 @@ def test_a_model_failing_on_the_first_turn_is_replaced_once_and_logged(vllm, sql
             assert {b.model_a, b.model_b} == {"kk-a", "kk-b"}
     finally:
         runner.stop()
+
+
+def _long_arena(vllm, url):
+    """Answers long enough to be interrupted: up to 96 tokens each."""
+    runner, app = _arena_app(vllm, url)
+    for name in ("kk-a", "kk-b"):
+        spec = runner.manager.contestants[name]
+        runner.manager.contestants[name] = spec.model_copy(
+            update={"sampling": spec.sampling.model_copy(update={"max_tokens": 96})})
+    return runner, app
+
+
+def test_a_client_that_leaves_mid_stream_loses_nothing_and_a_second_tab_follows_the_same_turn(vllm, sqlite_url):
+    runner, app = _long_arena(vllm, sqlite_url)
+    me, token = annotator(sqlite_url)
+    try:
+        with AppServer(app) as live, httpx.Client(timeout=120) as h:
+            with h.stream("POST", f"{live.url}/api/arena/battles", headers=auth(token),
+                          json={"mode": "prompt", "prompt": "Қазақстанның тарихы туралы ұзақ әңгімелеп бер."}) as resp:
+                first = []
+                for event in _events(resp):
+                    first.append(event)
+                    if sum("delta" in e for e in first) >= 3:
+                        break  # the tab is closed here, three pieces in
+            battle_id = first[0]["battle_id"]
+            waiting = h.get(f"{live.url}/api/arena/battles/waiting", headers=auth(token)).json()
+            assert waiting["battle_id"] == battle_id and waiting["streaming"] is True and waiting["state"] == "open"
+            other = annotator(sqlite_url, "someone-else")[1]
+            assert h.get(f"{live.url}/api/arena/battles/{battle_id}/stream", headers=auth(other)).status_code == 404
+            with h.stream("GET", f"{live.url}/api/arena/battles/{battle_id}/stream", headers=auth(token)) as resp:
+                followed = list(_events(resp))  # the second tab: the turn from its first event to its end
+            assert [e for e in followed if "delta" in e][:3] == [e for e in first if "delta" in e]  # the same turn
+            assert followed[-1]["state"] == "ready" and followed[-1]["stopped"] is False
+            done = {e["side"]: e for e in followed if e.get("done")}
+            assert set(done) == {"left", "right"} and all(d["tokens"] > 3 for d in done.values())
+            again = h.get(f"{live.url}/api/arena/battles/{battle_id}/stream", headers=auth(token))
+            assert again.status_code == 409 and again.json()["error"]["code"] == "not_streaming"
+            seen = h.get(f"{live.url}/api/arena/battles/waiting", headers=auth(token)).json()
+            assert seen["streaming"] is False and seen["state"] == "ready"
+            for side in ("left", "right"):  # every piece streamed is what was stored
+                assert seen[side][-1]["content"] == "".join(e["delta"] for e in followed if e.get("side") == side and "delta" in e)
+            assert h.post(f"{live.url}/api/arena/battles/{battle_id}/vote", json=_vote(), headers=auth(token)).status_code == 200
+    finally:
+        runner.stop()
+
+
+def test_stop_ends_both_answers_where_they_are_and_the_shortened_turn_can_be_voted(vllm, sqlite_url):
+    runner, app = _long_arena(vllm, sqlite_url)
+    me, token = annotator(sqlite_url)
+    try:
+        with AppServer(app) as live, httpx.Client(timeout=120) as h:
+            events, stopped = [], None
+            with h.stream("POST", f"{live.url}/api/arena/battles", headers=auth(token),
+                          json={"mode": "prompt", "prompt": "Абай Құнанбайұлы туралы ұзақ әңгімелеп бер."}) as resp:
+                for event in _events(resp):
+                    events.append(event)
+                    if stopped is None and {"left", "right"} <= {e["side"] for e in events if "delta" in e}:
+                        stopped = httpx.post(f"{live.url}/api/arena/battles/{events[0]['battle_id']}/stop",
+                                             headers=auth(token), timeout=60)
+            battle_id = events[0]["battle_id"]
+            # answered once the shortened turn is stored: its answers are complete and can be read and voted on
+            assert stopped.status_code == 200 and stopped.json()["state"] == "ready", stopped.text
+            assert events[-1]["state"] == "ready" and events[-1]["stopped"] is True
+            assert any(e.get("stopped") for e in events if e.get("done"))
+            cut = {side: "".join(e["delta"] for e in events if e.get("side") == side and "delta" in e) for side in ("left", "right")}
+            assert stopped.json()["left"][-1]["content"] == cut["left"] and stopped.json()["right"][-1]["content"] == cut["right"]
+            late = h.post(f"{live.url}/api/arena/battles/{battle_id}/stop", headers=auth(token))
+            assert late.status_code == 409 and late.json()["error"]["code"] == "not_streaming"
+            assert h.post(f"{live.url}/api/arena/battles/{battle_id}/vote", json=_vote(), headers=auth(token)).status_code == 200
+        with session_scope(sqlite_url) as s:
+            b = s.get(Battle, battle_id)
+            assert b.state == "voted" and [e["type"] for e in b.events if e["type"] == "stopped"] == ["stopped"]
+            assert sum(len(c["content"]) for c in (b.conversation_a[-1], b.conversation_b[-1])) > 0
+    finally:
+        runner.stop()

@@ -195,9 +195,9 @@ def test_a_new_round_clears_the_answers_and_the_ballot(ui):
     state = {**new_state(), "token": "ks_x", "battle": {"id": "b", "mode": "prompt", "state": "voted"}, "key": "k" * 10}
     out = ui.tab.new_round(state)
     assert out[ui.tab.state]["battle"] is None and out[ui.tab.state]["key"] is None
-    assert out[ui.tab.left] == [] and out[ui.tab.right] == [] and out[ui.tab.content] is None
-    assert out[ui.tab.comment] == "" and not out[ui.tab.reveal]["visible"] and out[ui.tab.vote_box]["visible"]
-    assert out[ui.tab.vote_btn]["interactive"] is False
+    assert out[ui.tab.left] == [] and out[ui.tab.right] == [] and out[ui.tab.content]["value"] is None
+    assert out[ui.tab.comment]["value"] == "" and not out[ui.tab.reveal]["visible"] and out[ui.tab.vote_box]["visible"]
+    assert out[ui.tab.vote_btn]["interactive"] is False and out[ui.tab.content]["interactive"] is False  # locked
 
 
 def test_a_reload_brings_back_the_battle_that_waits_for_the_vote_and_it_can_be_voted(ui):
@@ -207,18 +207,19 @@ def test_a_reload_brings_back_the_battle_that_waits_for_the_vote_and_it_can_be_v
     waiting = ready_battle(ui.url, me, position="b", conversation_a=[
         {"role": "user", "content": "<b>Сұрақ</b>"}, {"role": "assistant", "content": "Жауап А"}])
     ready_battle(ui.url, me, state="abandoned")
-    out = asyncio.run(ui.tab.resume(state, "ru"))  # what the page load (after the login restore) shows
+    [out] = run(ui.tab.resume(state, "ru"))  # what the page load (after the login restore) shows
     assert out[ui.tab.state]["battle"] == {"id": waiting, "mode": "prompt", "state": "ready"}
     # model_b was on the left: its answer comes back on the left, the question shown as text
     assert [m["content"] for m in out[ui.tab.left]] == ["Сұрақ", "Жауап Б"]
     assert [m["content"] for m in out[ui.tab.right]] == [plain_markdown("<b>Сұрақ</b>"), "Жауап А"]
     assert out[ui.tab.vote_btn]["interactive"] is True and out[ui.tab.status] == t("battle_restored", "ru")
+    assert out[ui.tab.content] == {"__type__": "update", "value": None, "interactive": True}  # open, nothing chosen
     voted = _vote(ui, out[ui.tab.state], content="left", language="left")
     assert voted[ui.tab.state]["battle"]["state"] == "voted"
     assert [v.winner for v in _votes(ui.url)] == ["model_b"]
     # voted: nothing waits any more; nor for another annotator, nor for a page with nobody logged in
     for st in (state, other, new_state()):
-        assert asyncio.run(ui.tab.resume(st, "kk")) == {ui.tab.status: gr.update()}
+        assert run(ui.tab.resume(st, "kk")) == [{ui.tab.status: gr.update()}]
 
 
 def test_another_turn_clears_a_choice_made_before_it(ui):
@@ -233,8 +234,10 @@ def test_another_turn_clears_a_choice_made_before_it(ui):
             await gen.aclose()
 
     out = asyncio.run(first_output())
-    assert out[ui.tab.content] is None and out[ui.tab.language] is None and out[ui.tab.both_bad] is False
-    assert out[ui.tab.overall] == {"__type__": "update", "value": None, "visible": False}
+    locked_empty = {"__type__": "update", "value": None, "interactive": False}
+    assert out[ui.tab.content] == locked_empty and out[ui.tab.language] == locked_empty
+    assert out[ui.tab.both_bad] == {**locked_empty, "value": False}
+    assert out[ui.tab.overall] == {**locked_empty, "visible": False}
     assert out[ui.tab.vote_btn]["interactive"] is False and out[ui.tab.more] == ""
 
 
@@ -318,3 +321,70 @@ def test_a_streamed_battle_enables_the_vote_only_when_both_answers_are_complete(
         task = run(tab.start("continuation", "", out[tab.state], "kk"))[-1]  # a dialogue task: one turn only
         assert "2\\-адам" in task[tab.left][0]["content"] and task[tab.state]["battle"]["mode"] == "continuation"
         assert task[tab.vote_btn]["interactive"] is True and task[tab.more_row]["visible"] is False
+
+
+async def _first(gen, n: int) -> list:
+    """The first `n` outputs of a streaming handler, then the page goes away (a reload)."""
+    out = []
+    try:
+        async for item in gen:
+            out.append(dict(item))
+            if len(out) == n:
+                break
+    finally:
+        await gen.aclose()
+    return out
+
+
+@pytest.mark.vllm
+def test_a_reload_mid_stream_follows_the_same_turn_and_stop_opens_the_ballot_on_what_was_written(vllm, sqlite_url):
+    with small_arena(vllm, sqlite_url, max_tokens=96) as app:
+        tab = _tab(app)
+        annotator(sqlite_url, "aruzhan")
+        state = asyncio.run(tab.account.login("aruzhan", PASSWORD, "kk"))[tab.state]
+
+        async def reload_then_stop():
+            before = await _first(tab.start("prompt", "Қазақстанның тарихы туралы ұзақ жаз.", state, "kk"), 5)
+            after, stopped = [], None
+            async for item in tab.resume(state, "kk"):  # the reloaded page, with only the login kept
+                after.append(dict(item))
+                if len(after) == 3:
+                    stopped = await tab.stop(after[0][tab.state], "kk")
+            return before, after, stopped
+
+        before, after, stopped = asyncio.run(reload_then_stop())
+        head, last = after[0], after[-1]
+        assert head[tab.status] == t("battle_following", "kk") and head[tab.vote_btn]["interactive"] is False
+        assert head[tab.content]["interactive"] is False and head[tab.vote_notice] == t("vote_wait", "kk")
+        assert head[tab.left][0]["content"] == plain_markdown("Қазақстанның тарихы туралы ұзақ жаз.")
+        assert stopped == {tab.stop_btn: gr.update(interactive=False)}
+        assert last[tab.status] == t("answers_stopped", "kk") and last[tab.vote_btn]["interactive"] is True
+        assert last[tab.content]["interactive"] is True and not last[tab.stop_btn]["visible"]
+        assert "тоқтатылды" in last[tab.progress]  # at least one side was cut where it was
+        with session_scope(sqlite_url) as s:
+            b = s.scalars(select(Battle)).one()
+            stored = b.conversation_a if b.position == "a" else b.conversation_b
+        assert b.state == "ready" and stored[-1]["content"] == last[tab.left][-1]["content"]
+        streamed_before = [o[tab.left][-1]["content"] for o in before if tab.left in o]
+        assert streamed_before and last[tab.left][-1]["content"].startswith(streamed_before[-1])  # the same turn, continued
+        voted = asyncio.run(tab.vote("left", "left", None, False, "", last[tab.state], "kk"))
+        assert voted[tab.state]["battle"]["state"] == "voted"
+
+
+@pytest.mark.vllm
+def test_a_turn_cut_off_by_a_shutdown_is_said_once_after_the_restart(vllm, sqlite_url):
+    with small_arena(vllm, sqlite_url, max_tokens=96) as app:
+        tab = _tab(app)
+        annotator(sqlite_url, "nurlan")
+        state = asyncio.run(tab.account.login("nurlan", PASSWORD, "kk"))[tab.state]
+
+        async def cut_off():
+            await _first(tab.start("prompt", "Абай туралы ұзақ жаз.", state, "kk"), 4)
+            await app.state.runtime.live_turns.cancel_all()  # what the app's shutdown does
+
+        asyncio.run(cut_off())
+        with session_scope(sqlite_url) as s:
+            b = s.scalars(select(Battle)).one()
+            assert b.state == "error" and "interrupted" in [e["type"] for e in b.events]
+        assert run(tab.resume(state, "ru")) == [{tab.status: t("battle_interrupted", "ru")}]
+        assert run(tab.resume(state, "ru")) == [{tab.status: gr.update()}]  # told once

@@ -113,11 +113,31 @@ async def create_turn(battle_id: str, body: TurnIn, runtime: RuntimeDep, caller:
 
 @router.get("/battles/waiting")
 async def read_waiting_battle(runtime: RuntimeDep, caller: CallerDep) -> dict[str, object]:
-    """Your battle whose answers are complete and not voted yet (after a reload or on another device), or 404."""
-    battle = await run_in_threadpool(battles.waiting_battle, runtime, caller)
-    if battle is None:
+    """Your unvoted battle (after a reload or on another device), or 404.
+
+    `streaming: true` while its answers are still being written: follow them at `/battles/{id}/stream`.
+    A battle whose answers never completed is answered once with 404 `battle_interrupted`.
+    """
+    current = await run_in_threadpool(battles.current_battle, runtime, caller)
+    if current is None:
         raise ServiceError("not_found", "battle_not_found", "no battle is waiting for your vote")
-    return battles.as_seen(battle)
+    if current.interrupted:
+        raise ServiceError("not_found", "battle_interrupted",
+                           "your last battle was interrupted before both answers were complete; start a new one")
+    return battles.as_seen(current.battle) | {"streaming": current.live is not None}
+
+
+@router.get("/battles/{battle_id}/stream")
+async def follow_battle(battle_id: str, runtime: RuntimeDep, caller: CallerDep) -> ClosingStreamingResponse:
+    """The turn being answered, from its first event (the same events as starting it); 409 when none runs."""
+    turn = await run_in_threadpool(battles.live_turn, runtime, caller, battle_id)
+    return await sse_response(turn.follow())
+
+
+@router.post("/battles/{battle_id}/stop")
+async def stop_battle_turn(battle_id: str, runtime: RuntimeDep, caller: CallerDep) -> dict[str, object]:
+    """Stop both answers where they are; answers once the shortened turn is stored and can be voted on."""
+    return battles.as_seen(await battles.stop_turn(runtime, caller, battle_id))
 
 
 @router.get("/battles/{battle_id}")
