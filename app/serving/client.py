@@ -33,8 +33,13 @@ def sampling_params(route: Route, overrides: dict[str, Any], *, arena: bool = Fa
     stops = [*base.stop, *(overrides.get("stop") or [])]
     if stops:
         params["stop"] = stops
-    if base.repetition_penalty is not None:  # not an OpenAI field: vLLM reads it from the body's extras
-        params["extra_body"] = {"repetition_penalty": base.repetition_penalty}
+    # not OpenAI fields: vLLM reads them from the body's extras
+    extras: dict[str, Any] = {"repetition_penalty": base.repetition_penalty}
+    if base.min_tokens is not None:  # vLLM refuses a minimum above the maximum
+        extras["min_tokens"] = min(base.min_tokens, params["max_tokens"])
+    extras = {k: v for k, v in extras.items() if v is not None}
+    if extras:
+        params["extra_body"] = extras
     return params
 
 

@@ -25,6 +25,8 @@ class Sampling(BaseModel):
     stop: list[str] = Field(default_factory=list)
     # vLLM's sampling extension (>1 discourages repeating tokens): small base models loop without it
     repetition_penalty: float | None = Field(None, gt=0, le=2)
+    # vLLM's extension: no end-of-sequence before this many tokens (a long answer on purpose, e.g. to test Stop)
+    min_tokens: int | None = Field(None, ge=1)
 
 
 class ModelSpec(BaseModel):

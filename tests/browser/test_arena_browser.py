@@ -210,9 +210,9 @@ def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leader
 
 @pytest.fixture(scope="module")
 def long_live(vllm, tmp_path_factory):
-    """Answers of up to 200 tokens: long enough to reload the page and to stop them mid-way."""
+    """Answers of 600 tokens that cannot end early: long enough, on any machine, to reload the page and stop them."""
     db = f"sqlite:///{tmp_path_factory.mktemp('arena-browser-long') / 'kazarena.db'}"
-    with small_arena(vllm, db, max_tokens=200) as app, AppServer(app) as server:
+    with small_arena(vllm, db, max_tokens=600, min_tokens=600) as app, AppServer(app) as server:
         server.db = db
         yield server
 

@@ -147,12 +147,12 @@ def test_a_model_failing_on_the_first_turn_is_replaced_once_and_logged(vllm, sql
 
 
 def _long_arena(vllm, url):
-    """Answers long enough to be interrupted: up to 96 tokens each."""
+    """Answers long enough to be interrupted: 96 tokens each, none ending early."""
     runner, app = _arena_app(vllm, url)
     for name in ("kk-a", "kk-b"):
         spec = runner.manager.contestants[name]
         runner.manager.contestants[name] = spec.model_copy(
-            update={"sampling": spec.sampling.model_copy(update={"max_tokens": 96})})
+            update={"sampling": spec.sampling.model_copy(update={"max_tokens": 96, "min_tokens": 96})})
     return runner, app
 
 

@@ -63,12 +63,14 @@ def run(gen: Any) -> list[Any]:
 
 
 @contextmanager
-def small_arena(vllm: Any, url: str, max_tokens: int = 8, **overrides: Any) -> Iterator[FastAPI]:
-    """The app with exactly two small contestants served by the session's vLLM server."""
+def small_arena(vllm: Any, url: str, max_tokens: int = 8, min_tokens: int | None = None,
+                **overrides: Any) -> Iterator[FastAPI]:
+    """The app with exactly two small contestants served by the session's vLLM server
+    (`min_tokens`: answers that cannot end early, for the tests that stop or cut them mid-way)."""
     srv = next(iter(vllm.manager.servers.values()))
     models = [{"name": name, "display_name": display, "params": "0.5B", "base_url": srv.base_url,
                "served_model_name": srv.spec.upstream_name(), "system_prompt": prompt,
-               "sampling": {"max_tokens": max_tokens}} for name, (display, prompt) in CONTESTANTS.items()]
+               "sampling": {"max_tokens": max_tokens, "arena_max_tokens": max_tokens, "min_tokens": min_tokens}} for name, (display, prompt) in CONTESTANTS.items()]
     settings = make_settings(url, **({"battles_per_minute": 100, "votes_per_minute": 100, "ui_enabled": True} | overrides))
     runner = ManagerThread(ModelManager(ModelsConfig.model_validate({"models": models}), settings))
     assert runner.start(timeout=30)

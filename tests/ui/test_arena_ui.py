@@ -338,7 +338,7 @@ async def _first(gen, n: int) -> list:
 
 @pytest.mark.vllm
 def test_a_reload_mid_stream_follows_the_same_turn_and_stop_opens_the_ballot_on_what_was_written(vllm, sqlite_url):
-    with small_arena(vllm, sqlite_url, max_tokens=96) as app:
+    with small_arena(vllm, sqlite_url, max_tokens=400, min_tokens=400) as app:
         tab = _tab(app)
         annotator(sqlite_url, "aruzhan")
         state = asyncio.run(tab.account.login("aruzhan", PASSWORD, "kk"))[tab.state]
@@ -373,7 +373,7 @@ def test_a_reload_mid_stream_follows_the_same_turn_and_stop_opens_the_ballot_on_
 
 @pytest.mark.vllm
 def test_a_turn_cut_off_by_a_shutdown_is_said_once_after_the_restart(vllm, sqlite_url):
-    with small_arena(vllm, sqlite_url, max_tokens=96) as app:
+    with small_arena(vllm, sqlite_url, max_tokens=400, min_tokens=400) as app:
         tab = _tab(app)
         annotator(sqlite_url, "nurlan")
         state = asyncio.run(tab.account.login("nurlan", PASSWORD, "kk"))[tab.state]

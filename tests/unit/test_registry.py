@@ -59,3 +59,17 @@ def test_optional_finetuned_model_is_reported_missing_until_trained(tmp_path):
     target.mkdir(parents=True)
     (target / "config.json").write_text("{}")
     assert available(cfg.models[0], tmp_path / "models") == (True, "")
+
+
+def test_vllm_sampling_extensions_go_in_the_body_extras_and_a_minimum_never_exceeds_the_cap():
+    from app.serving.client import sampling_params
+    from app.serving.manager import Route
+    from app.serving.registry import ModelSpec
+
+    spec = ModelSpec.model_validate({"name": "m", "base_url": "http://127.0.0.1:1/v1", "sampling": {
+        "max_tokens": 512, "arena_max_tokens": 200, "min_tokens": 300, "repetition_penalty": 1.1}})
+    route = Route(spec, None)  # type: ignore[arg-type]  # sampling reads the spec alone
+    assert sampling_params(route, {}, arena=True)["extra_body"] == {"repetition_penalty": 1.1, "min_tokens": 200}
+    assert sampling_params(route, {})["extra_body"] == {"repetition_penalty": 1.1, "min_tokens": 300}
+    plain = ModelSpec.model_validate({"name": "p", "base_url": "http://127.0.0.1:1/v1"})
+    assert "extra_body" not in sampling_params(Route(plain, None), {})  # type: ignore[arg-type]
