@@ -18,7 +18,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,11 +33,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from app.services import accounts  # noqa: E402
-from app.serving.vllm_process import free_port  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Battle, Vote  # noqa: E402
 from db.session import get_engine, session_scope  # noqa: E402
 from tests.utils.postgres import TempPostgres  # noqa: E402
+from tests.utils.servers import AppProcess  # noqa: E402
 
 
 def prepare(url: str, annotators: int, battles: int) -> list[tuple[str, str]]:
@@ -71,6 +69,7 @@ async def load(base: str, work: list[tuple[str, str]], concurrency: int, seconds
     queue = list(work)
     random.Random(0).shuffle(queue)
     sent: list[tuple[str, str, str]] = []  # (battle, token, key) acknowledged
+    attempted: list[tuple[str, str, str]] = []  # every ballot sent, answered or not
     latencies: list[float] = []
     errors: dict[int, int] = {}
     deadline = time.perf_counter() + seconds
@@ -83,11 +82,16 @@ async def load(base: str, work: list[tuple[str, str]], concurrency: int, seconds
             else:
                 battle, token = queue.pop()
                 key = uuid.uuid4().hex
+            attempted.append((battle, token, key))
             t0 = time.perf_counter()
-            async with client.post(f"{base}/api/arena/battles/{battle}/vote",
-                                   headers={"Authorization": f"Bearer {token}"},
-                                   json={"content": "left", "language": "tie", "idempotency_key": key}) as r:
-                await r.read()
+            try:
+                async with client.post(f"{base}/api/arena/battles/{battle}/vote",
+                                       headers={"Authorization": f"Bearer {token}"},
+                                       json={"content": "left", "language": "tie", "idempotency_key": key}) as r:
+                    await r.read()
+            except aiohttp.ClientError:  # the server is gone (a fault test kills it): this worker is done
+                errors[0] = errors.get(0, 0) + 1
+                return
             latencies.append(time.perf_counter() - t0)
             if r.status == 200:
                 sent.append((battle, token, key))
@@ -102,7 +106,8 @@ async def load(base: str, work: list[tuple[str, str]], concurrency: int, seconds
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     wall = time.perf_counter() - t0
     lat = sorted(latencies)
-    return {"requests": len(lat), "wall_s": wall, "acknowledged": {b for b, _, _ in sent}, "errors": errors,
+    return {"requests": len(lat), "wall_s": wall, "acknowledged": {b for b, _, _ in sent}, "attempted": attempted,
+            "errors": errors,
             "p50_ms": statistics.median(lat) * 1000, "p99_ms": lat[int(0.99 * (len(lat) - 1))] * 1000}
 
 
@@ -115,30 +120,15 @@ def cpu_seconds(pid: int) -> float:
 def run(url: str, args: argparse.Namespace, batch_max: int = 256) -> dict[str, object]:
     work = prepare(url, args.annotators, args.battles)
     tmp = Path(tempfile.mkdtemp(prefix="kazarena-votes-"))
-    (tmp / "models.yaml").write_text(f"models:\n  - name: m1\n    base_url: http://127.0.0.1:{free_port()}/v1\n")
-    port = free_port()
-    env = dict(os.environ, KAZARENA_DATABASE_URL=url, KAZARENA_MODELS_CONFIG=str(tmp / "models.yaml"),
-               KAZARENA_VOTES_PER_MINUTE="100000000", KAZARENA_CACHE_DIR=str(tmp),
-               KAZARENA_VOTE_BATCH_MAX=str(batch_max))
-    app = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port),
-                            "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        server_cpu, client_cpu = cpu_seconds(app.pid), time.process_time()
-        res = asyncio.run(load(f"http://127.0.0.1:{port}", work, args.concurrency, args.seconds))
-        server_cpu, client_cpu = cpu_seconds(app.pid) - server_cpu, time.process_time() - client_cpu
-    finally:
-        app.terminate()
-        app.wait(30)
+    with AppProcess(url, tmp, votes_per_minute=100_000_000, vote_batch_max=batch_max) as app:
+        assert app.process is not None
+        server_cpu, client_cpu = cpu_seconds(app.process.pid), time.process_time()
+        res = asyncio.run(load(app.url, work, args.concurrency, args.seconds))
+        server_cpu, client_cpu = cpu_seconds(app.process.pid) - server_cpu, time.process_time() - client_cpu
     with session_scope(url) as s:
         stored = dict(s.execute(select(Vote.battle_id, func.count()).group_by(Vote.battle_id)).all())
     acked = res.pop("acknowledged")
+    res.pop("attempted")
     return {"votes_per_s": round(len(acked) / res["wall_s"], 1), "requests_per_s": round(res["requests"] / res["wall_s"], 1),
             "p50_ms": round(res["p50_ms"], 1), "p99_ms": round(res["p99_ms"], 1), "acknowledged": len(acked),
             "lost": sum(1 for b in acked if b not in stored), "duplicated": sum(1 for n in stored.values() if n > 1),

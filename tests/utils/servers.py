@@ -1,8 +1,14 @@
-"""Run the real app with uvicorn in a background thread, on a free port."""
+"""Run the real app with uvicorn on a free port: in a background thread, or as a process of its own
+(`AppProcess`, which a test can kill -9)."""
 
 import asyncio
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -34,6 +40,47 @@ class AppServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(30)
+
+
+class AppProcess:
+    """`uvicorn app.main:create_app` in its own process on `url`'s database, with `settings` as KAZARENA_*
+    variables. Its one contestant points at a port nobody serves: for what needs no model (votes, accounts)."""
+
+    def __init__(self, url: str, workdir: Path, **settings: object) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        (workdir / "models.yaml").write_text(f"models:\n  - name: m1\n    base_url: http://127.0.0.1:{free_port()}/v1\n")
+        self.env = dict(os.environ, KAZARENA_DATABASE_URL=url, KAZARENA_MODELS_CONFIG=str(workdir / "models.yaml"),
+                        KAZARENA_CACHE_DIR=str(workdir), **{f"KAZARENA_{k.upper()}": str(v) for k, v in settings.items()})
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> "AppProcess":
+        self.start()
+        return self
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(self.port),
+             "--log-level", "warning", "--no-access-log"], cwd=Path(__file__).resolve().parents[2], env=self.env)
+        wait_until(self._healthy, timeout=90, interval=0.2, message=f"the app process to start on {self.url}")
+
+    def _healthy(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, "the app process exited at start-up"
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        """kill -9: no shutdown handler, no flush, nothing the app could finish."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
 
 
 class ManagerThread:
