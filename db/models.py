@@ -180,6 +180,8 @@ class Vote(Base):
     decided_by: Mapped[str] = mapped_column(String(32), default="")  # content+language | overall | tie | bothbad
     both_bad: Mapped[bool] = mapped_column(Boolean, default=False)
     comment: Mapped[str | None] = mapped_column(Text)
+    # {"model_a": [tag, ...], "model_b": [...]} from arena.protocol.REASONS; null when none was ticked
+    reasons: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     consent_version: Mapped[str] = mapped_column(String(32), default="")
     seconds_to_vote: Mapped[float | None] = mapped_column(Float)
 

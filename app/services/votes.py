@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.errors import ServiceError, rate_limited
 from app.services import admission, inputs
 from app.services.admission import Caller
-from arena.protocol import VoteError, resolve
+from arena.protocol import VoteError, check_reasons, resolve
 from db.models import Annotator, Battle, Vote
 
 # A battle row carries both conversations; the vote needs none of them.
@@ -41,6 +41,7 @@ class Ballot:
     both_bad: bool = False
     comment: str | None = None
     idempotency_key: str = ""
+    reasons: dict[str, list[str]] | None = None  # {"left": [tag, ...], "right": [...]}, arena.protocol.REASONS
 
 
 @dataclass(frozen=True)
@@ -179,12 +180,13 @@ def _new_vote(voter: Annotator, r: VoteRequest, battle: Any, claimed: set[str], 
         raise ServiceError("conflict", "answers_incomplete", "wait until both answers are complete before voting")
     try:
         verdict = resolve(ballot.content, ballot.language, ballot.overall, ballot.both_bad, battle.position == "a")
+        reasons = check_reasons(ballot.reasons, battle.position == "a")
     except VoteError as exc:
         raise ServiceError("invalid", exc.code, str(exc)) from exc
     done = (battle.timings or {}).get("answers_done")
     return dict(battle_id=battle.id, annotator_id=voter.id, idempotency_key=ballot.idempotency_key,
                 winner_content=verdict.content, winner_language=verdict.language, winner_overall=verdict.overall,
-                winner=verdict.winner, decided_by=verdict.decided_by, both_bad=ballot.both_bad,
+                winner=verdict.winner, decided_by=verdict.decided_by, both_bad=ballot.both_bad, reasons=reasons,
                 comment=(ballot.comment or "").strip() or None, consent_version=voter.consent_version,
                 seconds_to_vote=None if done is None else max(datetime.now(UTC).timestamp() - done, 0.0),
                 created_at=datetime.now(UTC))

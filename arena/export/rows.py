@@ -155,7 +155,7 @@ def vote_records(*, session: Session, options: ExportOptions, hasher: IdHasher, 
     query = (
         select(Vote.id, Vote.created_at, Vote.annotator_id, Vote.winner, Vote.winner_content,
                Vote.winner_language, Vote.winner_overall, Vote.decided_by, Vote.both_bad, Vote.comment,
-               Vote.consent_version, Vote.seconds_to_vote,
+               Vote.reasons, Vote.consent_version, Vote.seconds_to_vote,
                Battle.id.label("battle_id"), Battle.model_a, Battle.model_b, Battle.conversation_a,
                Battle.conversation_b, Battle.turn, Battle.position, Battle.sampling_prob, Battle.mode,
                Battle.topic, Battle.revision_a, Battle.revision_b, Battle.params_a, Battle.params_b,
@@ -191,6 +191,7 @@ def vote_records(*, session: Session, options: ExportOptions, hasher: IdHasher, 
             "model_b": r.model_b, "winner": r.winner, "winner_content": r.winner_content,
             "winner_language": r.winner_language, "winner_overall": r.winner_overall,
             "decided_by": r.decided_by, "both_bad": r.both_bad, "comment": scrub.text(r.comment),
+            "reasons_a": (r.reasons or {}).get("model_a", []), "reasons_b": (r.reasons or {}).get("model_b", []),
             "consent_version": r.consent_version, "seconds_to_vote": r.seconds_to_vote, "tstamp": tstamp,
         }
         yield VoteRecord(r.annotator_id, battle, vote, _dpo_row(battle, vote))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from arena.protocol import REASONS
+
 __all__ = ["CONFIGS", "ConfigSpec"]
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
@@ -33,6 +35,7 @@ class ConfigSpec:
 
 
 _S, _F, _I, _B = pa.string(), pa.float64(), pa.int64(), pa.bool_()
+_TAGS = pa.list_(pa.string())
 _WINNER = "model_a | model_b | tie | tie (bothbad)"
 
 BATTLES = ConfigSpec("battles", "One row per human vote, in the LMArena/FastChat battle schema plus our columns.", (
@@ -81,6 +84,8 @@ VOTES = ConfigSpec("votes", "One row per human vote, without the conversations."
     ("decided_by", _S, "content+language | overall | tie | bothbad"),
     ("both_bad", _B, "both answers judged bad"),
     ("comment", _S, "the voter's free-text comment, PII replaced"),
+    ("reasons_a", _TAGS, f"tags the voter ticked for model_a's answer ({', '.join(REASONS)}); empty if none"),
+    ("reasons_b", _TAGS, "the same for model_b's answer"),
     ("consent_version", _S, "version of the participation notice the voter had accepted"),
     ("seconds_to_vote", _F, "seconds from both answers complete to the vote"),
     ("tstamp", _F, "vote time, Unix seconds UTC"),

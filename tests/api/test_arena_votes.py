@@ -177,3 +177,34 @@ def test_the_waiting_battle_comes_back_over_rest_until_it_is_voted(sqlite_url):
         assert c.get("/api/arena/battles/waiting").status_code == 401
         assert c.post(f"/api/arena/battles/{waiting}/vote", json=_vote(), headers=auth(token)).status_code == 200
         assert c.get("/api/arena/battles/waiting", headers=auth(token)).status_code == 404
+
+
+def test_reason_tags_are_stored_per_model_and_exported_and_bad_tags_are_refused_with_the_choices(db_url, tmp_path):
+    import pyarrow.parquet as pq
+
+    from arena.export import ExportOptions, export_dataset
+
+    me, token = annotator(db_url)
+    shown_b_left = ready_battle(db_url, me, position="b")  # model_b is on the left
+    with TestClient(_app(db_url)) as c:
+        url = f"/api/arena/battles/{shown_b_left}/vote"
+        for reasons, needle in [({"left": ["correct", "factual_error"]}, "both 'correct' and 'factual_error'"),
+                                ({"left": ["nice"]}, "unknown reason 'nice'; choose from correct, complete")]:
+            r = c.post(url, json=_vote(reasons=reasons), headers=auth(token))
+            assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_reasons", r.text
+            assert needle in r.json()["error"]["message"]
+        r = c.post(url, json=_vote(reasons={"middle": ["correct"]}), headers=auth(token))
+        assert r.status_code == 400 and "reasons" in r.json()["error"]["message"]
+        ok = c.post(url, json=_vote(reasons={"left": ["natural_kazakh", "correct"], "right": ["wrong_script"]}),
+                    headers=auth(token))
+        assert ok.status_code == 200, ok.text
+        plain = ready_battle(db_url, me)
+        assert c.post(f"/api/arena/battles/{plain}/vote", json=_vote(), headers=auth(token)).status_code == 200
+    with session_scope(db_url) as s:
+        stored = dict(s.execute(select(Vote.battle_id, Vote.reasons)).all())
+    assert stored == {shown_b_left: {"model_a": ["wrong_script"], "model_b": ["correct", "natural_kazakh"]}, plain: None}
+    with session_scope(db_url) as s:
+        export_dataset(session=s, out_dir=tmp_path / "out", options=ExportOptions(), salt="test-salt-7f3a-91c2-e5d0")
+    rows = {r["question_id"]: r for r in pq.read_table(tmp_path / "out/votes/train.parquet").to_pylist()}
+    assert (rows[shown_b_left]["reasons_a"], rows[shown_b_left]["reasons_b"]) == (["wrong_script"], ["correct", "natural_kazakh"])
+    assert (rows[plain]["reasons_a"], rows[plain]["reasons_b"]) == ([], [])

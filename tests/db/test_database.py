@@ -13,7 +13,7 @@ TABLES = {"api_keys", "generations", "annotators", "battles", "messages", "votes
 
 
 def test_migrations_create_every_table_and_round_trip(db_url):
-    assert current(db_url) == "0006"
+    assert current(db_url) == "0007"
     assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
     # 0005 dropped what nothing used: the models table and the battle columns of messages
     assert "models" not in inspect(get_engine(db_url)).get_table_names()

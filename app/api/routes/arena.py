@@ -14,6 +14,7 @@ from app.errors import ServiceError
 from app.services import accounts, battles, consent, moderation, votes
 from app.services import leaderboard as boards
 from arena.battle_table import DIMENSIONS
+from arena.protocol import REASONS
 from db.models import Battle
 
 router = APIRouter(prefix="/api/arena", tags=["arena"])
@@ -44,6 +45,8 @@ class VoteIn(BaseModel):
     both_bad: bool = False
     comment: str | None = None
     idempotency_key: str = Field(min_length=8, max_length=128)
+    reasons: dict[Literal["left", "right"], list[Annotated[str, Field(max_length=32)]]] | None = Field(
+        None, max_length=2, description=f"optional tags per answer, from: {', '.join(REASONS)}")
 
 
 class ReasonIn(BaseModel):
@@ -149,7 +152,8 @@ def read_battle(battle_id: str, caller: CallerDep, session: SessionDep) -> dict[
 @router.post("/battles/{battle_id}/vote")
 async def create_vote(battle_id: str, body: VoteIn, runtime: RuntimeDep, caller: CallerDep) -> JSONResponse:
     """Vote on content and Kazakh language (overall when they disagree); reveals the models."""
-    ballot = votes.Ballot(body.content, body.language, body.overall, body.both_bad, body.comment, body.idempotency_key)
+    ballot = votes.Ballot(body.content, body.language, body.overall, body.both_bad, body.comment, body.idempotency_key,
+                          body.reasons)
     return JSONResponse(await runtime.vote_writer.submit(votes.VoteRequest(battle_id, ballot, caller.token, caller.ip)))
 
 
