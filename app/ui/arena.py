@@ -22,6 +22,7 @@ from app.services import battles, votes
 from app.ui.accounts import AccountPanel, caller
 from app.ui.admin import AdminPanel
 from app.ui.i18n import normalize_lang, plain_markdown, refusal, t
+from arena.protocol import REASONS
 from db.models import Battle
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ Out = dict[Any, Any]
 
 def vote_choices(lg: str) -> list[tuple[str, str]]:
     return [(t("choice_left", lg), "left"), (t("choice_tie", lg), "tie"), (t("choice_right", lg), "right")]
+
+
+def reason_choices(lg: str) -> list[tuple[str, str]]:
+    return [(t(f"reason_{r}", lg), r) for r in REASONS]
 
 
 def shown(message: dict[str, str]) -> dict[str, str]:
@@ -92,6 +97,11 @@ class ArenaTab:
                 self.overall = gr.Radio(vote_choices(lang), label=t("overall_q", lang), visible=False,
                                         elem_id="vote-overall")
                 self.both_bad = gr.Checkbox(label=t("both_bad", lang), elem_id="vote-both-bad")
+                with gr.Row():  # why, per answer: the tags researchers want most (arena.protocol.REASONS)
+                    self.reasons_left = gr.CheckboxGroup(reason_choices(lang), label=t("reasons_left", lang),
+                                                         elem_id="vote-reasons-left")
+                    self.reasons_right = gr.CheckboxGroup(reason_choices(lang), label=t("reasons_right", lang),
+                                                          elem_id="vote-reasons-right")
                 self.comment = gr.Textbox(label=t("comment", lang), lines=2, elem_id="vote-comment")
                 # refusals of a vote are shown here, beside the button, where the eye is after the click
                 self.vote_notice = gr.Markdown("", elem_id="vote-notice")
@@ -230,7 +240,8 @@ class ArenaTab:
 
     # ------------------------------------------------------------ the vote
     async def vote(self, content: str | None, language: str | None, overall: str | None, both_bad: bool,
-                   comment: str, state: dict[str, Any], lg: str, request: gr.Request | None = None) -> Out:
+                   comment: str, state: dict[str, Any], lg: str, reasons_left: list[str] | None = None,
+                   reasons_right: list[str] | None = None, request: gr.Request | None = None) -> Out:
         """Record the vote (once, whatever the clicks) and reveal the two models."""
         lg = normalize_lang(lg)
         battle = state.get("battle")
@@ -242,8 +253,9 @@ class ArenaTab:
             return {self.vote_notice: t("choose_both", lg)}
         if needs_overall(content, language) and not both_bad and not overall:
             return {self.vote_notice: t("err_overall_required", lg), self.overall: gr.update(visible=True)}
+        reasons = {side: tags for side, tags in (("left", reasons_left), ("right", reasons_right)) if tags}
         ballot = votes.Ballot(content, language, overall if needs_overall(content, language) else None,
-                              bool(both_bad), comment or None, state["key"])
+                              bool(both_bad), comment or None, state["key"], reasons or None)
         try:  # the same writer, checks and rate limit as POST /api/arena/battles/{id}/vote
             who = caller(state, request, self.runtime)
             reveal = await self.runtime.vote_writer.submit(votes.VoteRequest(battle["id"], ballot, who.token, who.ip))
@@ -267,6 +279,8 @@ class ArenaTab:
         return {self.content: gr.update(value=None, interactive=can), self.language: gr.update(value=None, interactive=can),
                 self.overall: gr.update(value=None, visible=False, interactive=can),
                 self.both_bad: gr.update(value=False, interactive=can), self.comment: gr.update(value="", interactive=can),
+                self.reasons_left: gr.update(value=[], interactive=can),
+                self.reasons_right: gr.update(value=[], interactive=can),
                 self.vote_btn: gr.update(interactive=can), self.vote_notice: "", self.vote_box: gr.update(visible=True),
                 self.reveal: gr.update(value="", visible=False), self.new_round_btn: gr.update(visible=False),
                 self.progress: ""}
@@ -275,6 +289,7 @@ class ArenaTab:
         """Lock or open the ballot, keeping what is chosen."""
         can = gr.update(interactive=not locked)
         return {self.content: can, self.language: can, self.overall: can, self.both_bad: can, self.comment: can,
+                self.reasons_left: can, self.reasons_right: can,
                 self.vote_btn: can}
 
     def new_round(self, state: dict[str, Any]) -> Out:
@@ -322,7 +337,8 @@ class ArenaTab:
               inputs=[self.more, self.state, self.left, self.right, self.ui_lang], outputs=stream_out,
               show_progress="hidden", concurrency_limit=ARENA_CONCURRENCY, api_visibility="private")
         self.vote_btn.click(self.vote, inputs=[self.content, self.language, self.overall, self.both_bad,
-                                               self.comment, self.state, self.ui_lang],
+                                               self.comment, self.state, self.ui_lang, self.reasons_left,
+                                               self.reasons_right],
                             outputs=stream_out, concurrency_limit=VOTE_CONCURRENCY, api_visibility="private")
         # each side's progress line says what is going on: no pending outline over the whole tab
         self.stop_btn.click(self.stop, inputs=[self.state, self.ui_lang], outputs=stream_out, show_progress="hidden",
@@ -344,7 +360,7 @@ class ArenaTab:
         """Everything a round can change: the session, both answers, the status and the ballot."""
         return [self.state, self.account.notice, *self.account.session_outputs(), self.left, self.right, self.status,
                 self.vote_btn, self.more_row, self.start_btn, self.prompt, self.more, self.content, self.language,
-                self.overall, self.both_bad, self.comment, self.vote_notice, self.vote_box, self.reveal,
+                self.overall, self.both_bad, self.comment, self.reasons_left, self.reasons_right, self.vote_notice, self.vote_box, self.reveal,
                 self.new_round_btn, self.progress, self.stop_btn]
 
     def relabel(self) -> list[tuple[Any, Any]]:
@@ -363,6 +379,8 @@ class ArenaTab:
             (self.vote_heading, lambda lg: gr.Markdown(f"### {t('vote_heading', lg)}")),
             (self.content, lambda lg: gr.Radio(choices=vote_choices(lg), label=t("content_q", lg))),
             (self.language, lambda lg: gr.Radio(choices=vote_choices(lg), label=t("language_q", lg))),
+            (self.reasons_left, lambda lg: gr.CheckboxGroup(choices=reason_choices(lg), label=t("reasons_left", lg))),
+            (self.reasons_right, lambda lg: gr.CheckboxGroup(choices=reason_choices(lg), label=t("reasons_right", lg))),
             (self.overall, lambda lg: gr.Radio(choices=vote_choices(lg), label=t("overall_q", lg))),
             (self.both_bad, lambda lg: gr.Checkbox(label=t("both_bad", lg))),
             (self.comment, lambda lg: gr.Textbox(label=t("comment", lg))),

@@ -146,21 +146,23 @@ def test_a_model_failing_on_the_first_turn_is_replaced_once_and_logged(vllm, sql
         runner.stop()
 
 
-def _long_arena(vllm, url):
-    """Answers long enough to be interrupted: 96 tokens each, none ending early."""
+def _long_arena(vllm, url, tokens=96):
+    """Answers long enough to be interrupted: `tokens` each, none ending early."""
     runner, app = _arena_app(vllm, url)
     for name in ("kk-a", "kk-b"):
         spec = runner.manager.contestants[name]
         runner.manager.contestants[name] = spec.model_copy(
-            update={"sampling": spec.sampling.model_copy(update={"max_tokens": 96, "min_tokens": 96})})
+            update={"sampling": spec.sampling.model_copy(update={"max_tokens": tokens, "min_tokens": tokens})})
     return runner, app
 
 
 def test_a_client_that_leaves_mid_stream_loses_nothing_and_a_second_tab_follows_the_same_turn(vllm, sqlite_url):
-    runner, app = _long_arena(vllm, sqlite_url)
+    # long enough that the second tab comes while the answers are still being written, even on a fast machine
+    runner, app = _long_arena(vllm, sqlite_url, tokens=320)
     me, token = annotator(sqlite_url)
+    other = annotator(sqlite_url, "someone-else")[1]
     try:
-        with AppServer(app) as live, httpx.Client(timeout=120) as h:
+        with AppServer(app) as live, httpx.Client(timeout=180) as h:
             with h.stream("POST", f"{live.url}/api/arena/battles", headers=auth(token),
                           json={"mode": "prompt", "prompt": "Қазақстанның тарихы туралы ұзақ әңгімелеп бер."}) as resp:
                 first = []
@@ -171,9 +173,9 @@ def test_a_client_that_leaves_mid_stream_loses_nothing_and_a_second_tab_follows_
             battle_id = first[0]["battle_id"]
             waiting = h.get(f"{live.url}/api/arena/battles/waiting", headers=auth(token)).json()
             assert waiting["battle_id"] == battle_id and waiting["streaming"] is True and waiting["state"] == "open"
-            other = annotator(sqlite_url, "someone-else")[1]
             assert h.get(f"{live.url}/api/arena/battles/{battle_id}/stream", headers=auth(other)).status_code == 404
             with h.stream("GET", f"{live.url}/api/arena/battles/{battle_id}/stream", headers=auth(token)) as resp:
+                assert resp.status_code == 200, resp.read()
                 followed = list(_events(resp))  # the second tab: the turn from its first event to its end
             assert [e for e in followed if "delta" in e][:3] == [e for e in first if "delta" in e]  # the same turn
             assert followed[-1]["state"] == "ready" and followed[-1]["stopped"] is False
@@ -191,7 +193,7 @@ def test_a_client_that_leaves_mid_stream_loses_nothing_and_a_second_tab_follows_
 
 
 def test_stop_ends_both_answers_where_they_are_and_the_shortened_turn_can_be_voted(vllm, sqlite_url):
-    runner, app = _long_arena(vllm, sqlite_url)
+    runner, app = _long_arena(vllm, sqlite_url, tokens=256)  # stopped long before the end
     me, token = annotator(sqlite_url)
     try:
         with AppServer(app) as live, httpx.Client(timeout=120) as h:

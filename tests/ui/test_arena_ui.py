@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from app.services import accounts, flag_reviews
 from app.ui.accounts import new_state, plain_markdown
-from app.ui.arena import ArenaTab, needs_overall
+from app.ui.arena import ArenaTab, needs_overall, reason_choices
 from app.ui.i18n import t
 from arena.records import voted_battle_rows
 from db.models import Annotator, AnnotatorFlagReview, AnnotatorSession, Battle, Vote
@@ -125,6 +125,22 @@ def test_voting_reveals_the_models_and_a_double_click_records_one_vote(ui):
     assert len(stored) == 1 and stored[0].winner == "model_b" and stored[0].consent_version == accounts.CONSENT_VERSION
     fresh_key = _vote(ui, {**state, "key": "another-key-123"}, "ru")  # a new ballot on a voted battle
     assert fresh_key[ui.tab.vote_notice] == t("err_already_voted", "ru") and len(_votes(ui.url)) == 1
+
+
+def test_reason_tags_ticked_per_answer_are_stored_for_the_model_behind_each_side(ui):
+    me, state = _person(ui.url, "zhanar")
+    state = _with_battle(state, ready_battle(ui.url, me, position="b"))  # model_b was shown on the left
+    assert [label for label, _ in reason_choices("kk")][:4] == ["Дұрыс", "Толық", "Түсінікті", "Табиғи қазақ тілі"]
+    vote = ui.tab.vote("left", "left", None, False, "", state, "ru", ["correct", "factual_error"], [])
+    refused = asyncio.run(vote)
+    assert refused[ui.tab.vote_notice] == t("err_invalid_reasons", "ru") and _votes(ui.url) == []
+    out = asyncio.run(ui.tab.vote("left", "left", None, False, "", state, "kk", ["natural_kazakh", "correct"],
+                                  ["wrong_language"]))
+    assert out[ui.tab.state]["battle"]["state"] == "voted"
+    (stored,) = _votes(ui.url)
+    assert stored.reasons == {"model_a": ["wrong_language"], "model_b": ["correct", "natural_kazakh"]}
+    reset = ui.tab._reset_vote()
+    assert reset[ui.tab.reasons_left]["value"] == [] and reset[ui.tab.reasons_right]["interactive"] is False
 
 
 def test_an_early_vote_is_refused_by_the_server_and_nothing_is_stored(ui):
