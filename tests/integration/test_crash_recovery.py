@@ -39,7 +39,7 @@ def test_a_killed_server_gives_503_ends_the_battle_clearly_then_restarts_for_the
     old = srv.process
     assert old is not None and old.alive()
     with (AppServer(create_app(make_settings(sqlite_url), manager=vllm.manager)) as app,
-          small_arena(vllm, sqlite_url, max_tokens=400) as arena_app):
+          small_arena(vllm, sqlite_url, max_tokens=400, min_tokens=400) as arena_app):
         with gr.Blocks():
             tab = ArenaTab(arena_app.state.runtime, "kk")
         annotator(sqlite_url, "saule")
