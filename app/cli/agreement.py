@@ -346,11 +346,16 @@ def _print_annotator_agreement(dimension: str, output: "OutputFormat") -> None:
         if "note" in r:
             typer.echo(f"  {r['note']}")
             continue
-        fleiss = "n/a (" + r["fleiss_note"] + ")" if r["fleiss_kappa"] is None else f"{r['fleiss_kappa']:.3f}"
-        typer.echo(f"  Fleiss' kappa {fleiss}; Krippendorff's alpha nominal {r['krippendorff_alpha_nominal']:.3f},"
-                   f" ordinal {r['krippendorff_alpha_ordinal']:.3f}")
+        fleiss = "n/a (" + r["fleiss_note"] + ")" if "fleiss_note" in r else _shown(r["fleiss_kappa"])
+        typer.echo(f"  Fleiss' kappa {fleiss}; Krippendorff's alpha nominal {_shown(r['krippendorff_alpha_nominal'])},"
+                   f" ordinal {_shown(r['krippendorff_alpha_ordinal'])}")
         for p in r["pairwise_cohen"]:
-            typer.echo(f"  Cohen's kappa {p['annotator_a']} vs {p['annotator_b']}: {p['kappa']:.3f} (n={p['n']})")
+            note = f" ({p['note']})" if "note" in p else ""
+            typer.echo(f"  Cohen's kappa {p['annotator_a']} vs {p['annotator_b']}: {_shown(p['kappa'])} (n={p['n']}){note}")
+
+
+def _shown(x: float | None) -> str:
+    return "undefined" if x is None else f"{x:.3f}"
 
 
 def register(app: typer.Typer) -> None:

@@ -78,6 +78,11 @@ def from_covariance(
     return RatingIntervals(models=models, rating=point, ci_low=point - z * sd, ci_high=point + z * sd, level=level)
 
 
-def rank_upper_bound(ci_low: np.ndarray, ci_high: np.ndarray) -> np.ndarray:
-    """Rank (UB): 1 + the number of models whose lower bound exceeds this one's upper bound."""
-    return 1 + (ci_low[None, :] > ci_high[:, None]).sum(axis=1)
+# Bounds closer than this (in rating points) are equal: with zero-width intervals (only ties) float
+# noise of 1e-13 would otherwise decide the ranks.
+RANK_TOLERANCE = 1e-6
+
+
+def rank_upper_bound(ci_low: np.ndarray, ci_high: np.ndarray, tol: float = RANK_TOLERANCE) -> np.ndarray:
+    """Rank (UB): 1 + the number of models whose lower bound exceeds this one's upper bound (by more than `tol`)."""
+    return 1 + (ci_low[None, :] > ci_high[:, None] + tol).sum(axis=1)

@@ -124,3 +124,11 @@ def test_rank_upper_bound_counts_models_clearly_above():
     # model 2's upper bound 1095 is below model 0's lower bound 1100 only; model 3 is
     # below everyone's lower bound.
     assert intervals.rank_upper_bound(low, high).tolist() == [1, 1, 2, 4]
+
+
+def test_rank_upper_bound_ignores_float_noise_in_zero_width_intervals():
+    # only ties: every interval is zero-width at 1000, up to float noise; nobody is clearly above anybody
+    low = np.array([1000.0, 1000.0 + 1e-13, 1000.0 - 1e-13])
+    assert intervals.rank_upper_bound(low, low.copy()).tolist() == [1, 1, 1]
+    # a real gap still counts
+    assert intervals.rank_upper_bound(np.array([1000.0, 1000.01]), np.array([1000.0, 1000.01])).tolist() == [2, 1]
