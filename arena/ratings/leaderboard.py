@@ -191,6 +191,14 @@ def data_warnings(pairs: PairCounts) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _dropped_rounds_warning(failed: int, rounds: int) -> tuple[str, ...]:
+    """Dropped resamples shift the bounds of the models they would have separated: say so, never silently."""
+    if not failed:
+        return ()
+    return (f"{failed} of {rounds} bootstrap rounds had no finite fit (a resample left a model without a loss or a win) "
+            f"and were left out, so the intervals of low-count models are too narrow; set a regularization alpha > 0",)
+
+
 def build_leaderboard(
     table: BattleTable,
     *,
@@ -259,7 +267,7 @@ def build_leaderboard(
         alpha=alpha, ipw=table.ipw, length_coef=length_coef, dimension=table.dimension, topic=table.topic,
         min_votes=min_votes, n_battles=table.n_battles, n_models=len(table.models),
         data_hash=data_hash(table), skipped=table.skipped,
-        warnings=data_warnings(unweighted),
+        warnings=data_warnings(unweighted) + _dropped_rounds_warning(failed, rounds),
     )
     return Leaderboard(header=header, rows=rows_out, models=table.models, battle_counts=battles, win_rates=rates, two_models=two)
 

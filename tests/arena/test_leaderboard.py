@@ -155,3 +155,16 @@ def test_two_model_leaderboard_reports_head_to_head_from_the_leader():
     assert gap == pytest.approx(two.elo_gap, abs=1.0)  # BT with a small alpha vs the exact MLE
     assert two_model_stats_from_table(table, first="base").wins_a == 2
     assert "two_models" in board.to_dict()
+
+
+def test_bootstrap_rounds_dropped_without_regularization_are_counted_and_said():
+    # a low-count model with 2 wins and 1 loss: the full fit is finite at alpha 0, but resamples often lose its loss
+    sim = simulate_battles(np.array([0.0, 0.3, -0.2]), 300, seed=1)
+    rare = [{"model_a": "rare", "model_b": sim.models[0], "winner": w} for w in ("model_a", "model_a", "model_b")]
+    board = build_leaderboard(prepare_battles(sim.rows() + rare), ci="bootstrap", rounds=200, alpha=0.0)
+    assert board.header.failed_rounds > 0
+    said = [w for w in board.header.warnings if "bootstrap rounds" in w]
+    assert len(said) == 1 and said[0].startswith(f"{board.header.failed_rounds} of 200 bootstrap rounds")
+    # with the default regularization no round is dropped and nothing is said
+    regularised = build_leaderboard(prepare_battles(sim.rows() + rare), ci="bootstrap", rounds=200)
+    assert regularised.header.failed_rounds == 0 and not any("bootstrap rounds" in w for w in regularised.header.warnings)
