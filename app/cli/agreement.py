@@ -7,7 +7,6 @@ agreement (``eval.judge.agreement`` builds the report, ``render_db_report`` prin
 """
 
 import json
-import math
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -18,17 +17,19 @@ from rich.console import Console
 from rich.table import Table
 
 from app.settings import get_settings
-from arena.agreement import LabelFileError, LabelPairs, PairAgreement, load_label_pairs, pair_agreement
+from arena.agreement import (
+    LabelFileError,
+    LabelPairs,
+    PairAgreement,
+    json_number,
+    load_label_pairs,
+    pair_agreement,
+)
 
 
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-def _number(x: float) -> float | None:
-    """JSON has no NaN: undefined statistics are written as null."""
-    return None if math.isnan(x) else x
 
 
 def build_report(
@@ -56,11 +57,11 @@ def build_report(
         "exclude_ties": exclude_ties,
         "excluded_ties": result.n_excluded,
         "n": kappa.n,
-        "kappa": _number(kappa.kappa),
+        "kappa": json_number(kappa.kappa),
         "kappa_note": kappa.note,
         "ci": {
-            "low": _number(result.ci.low),
-            "high": _number(result.ci.high),
+            "low": json_number(result.ci.low),
+            "high": json_number(result.ci.high),
             "level": level,
             "method": "percentile bootstrap over items",
             "rounds": rounds,
@@ -70,8 +71,8 @@ def build_report(
         "raw_agreement": kappa.observed_agreement,
         "expected_agreement": kappa.expected_agreement,
         "weighted_kappa": {
-            "linear": _number(result.linear.kappa),
-            "quadratic": _number(result.quadratic.kappa),
+            "linear": json_number(result.linear.kappa),
+            "quadratic": json_number(result.quadratic.kappa),
         },
         "confusion": {
             "labels": list(kappa.categories),

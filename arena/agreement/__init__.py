@@ -19,6 +19,7 @@ from arena.agreement.kappa import (
     agreement_by_group,
     bootstrap_kappa_ci,
     cohen_kappa,
+    json_number,
     pair_agreement,
 )
 from arena.agreement.labels import LABELS, normalize_label
@@ -54,6 +55,7 @@ __all__ = [
     "fleiss_kappa",
     "fleiss_kappa_from_ratings",
     "krippendorff_alpha",
+    "json_number",
     "krippendorff_alpha_from_ratings",
     "language_preference",
     "length_preference",

@@ -4,10 +4,10 @@ Rows are voted battles in the LMArena schema (arena.records.voted_battle_rows):
 copies of one battle share a `question_id`, and `annotator` names the voter.
 """
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from arena.agreement.kappa import json_number
 from arena.agreement.multi import (
     fleiss_kappa_from_ratings,
     krippendorff_alpha_from_ratings,
@@ -33,19 +33,14 @@ def annotator_agreement(rows: Iterable[Mapping[str, Any]], dimension: str = "con
         out["note"] = "no battle was voted by two or more annotators yet"
         return out
     out["pairwise_cohen"] = [{"annotator_a": p.annotator_a, "annotator_b": p.annotator_b, "n": p.n_items,
-                              "kappa": _number(p.result.kappa), "observed": _number(p.result.observed_agreement)}
+                              "kappa": json_number(p.result.kappa), "observed": json_number(p.result.observed_agreement)}
                              | ({"note": p.result.note} if p.result.note else {})
                              for p in pairwise_cohen_kappa(ratings)]
     try:
         fleiss = fleiss_kappa_from_ratings(ratings)
-        out["fleiss_kappa"] = _number(fleiss.kappa)
+        out["fleiss_kappa"] = json_number(fleiss.kappa)
     except ValueError as exc:  # different numbers of raters per item: alpha covers that case
         out["fleiss_kappa"], out["fleiss_note"] = None, str(exc)
-    out["krippendorff_alpha_nominal"] = _number(krippendorff_alpha_from_ratings(ratings, level="nominal").alpha)
-    out["krippendorff_alpha_ordinal"] = _number(krippendorff_alpha_from_ratings(ratings, level="ordinal").alpha)
+    out["krippendorff_alpha_nominal"] = json_number(krippendorff_alpha_from_ratings(ratings, level="nominal").alpha)
+    out["krippendorff_alpha_ordinal"] = json_number(krippendorff_alpha_from_ratings(ratings, level="ordinal").alpha)
     return out
-
-
-def _number(x: float) -> float | None:
-    """Undefined statistics (NaN) are None, so the report is strict JSON; the notes say why."""
-    return None if x is None or math.isnan(x) else float(x)

@@ -11,6 +11,7 @@ when the expected disagreement is zero (both raters used one and the same
 category only); it is then NaN and ``note`` says why.
 """
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,11 @@ from arena.agreement.labels import (
 WEIGHTS = (None, "linear", "quadratic")
 # Resamples are drawn in blocks so memory stays near this many label pairs.
 _BOOTSTRAP_BLOCK_PAIRS = 4_000_000
+
+
+def json_number(x: float | None) -> float | None:
+    """JSON has no NaN: an undefined statistic is written as null (its `note` says why)."""
+    return None if x is None or math.isnan(x) else float(x)
 
 
 @dataclass(frozen=True)
