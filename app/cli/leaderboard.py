@@ -59,13 +59,15 @@ def render_table(board: Leaderboard, console: Console) -> None:
     h = board.header
     title = f"Leaderboard: {h.dimension}" + (f", topic {h.topic}" if h.topic else "")
     table = Table(title=title)
-    for column in ("rank (UB)", "model", "rating", f"{h.ci_level:.0%} CI", "votes", "W", "L", "T"):
+    grouped = len({row.group for row in board.rows}) > 1
+    columns = ("group",) * grouped + ("rank (UB)", "model", "rating", f"{h.ci_level:.0%} CI", "votes", "W", "L", "T")
+    for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     for row in board.rows:
-        name = row.model + (" *" if row.provisional else "")
+        name = row.model + (" *" if row.provisional else "") + (" †" if row.unbounded else "")
         table.add_row(
-            str(row.rank_ub), name, f"{row.rating:.0f}", f"{row.ci_low:.0f} – {row.ci_high:.0f}",
-            str(row.votes), str(row.wins), str(row.losses), str(row.ties),
+            *(str(row.group),) * grouped, str(row.rank_ub), name, f"{row.rating:.0f}",
+            f"{_number(row.ci_low)} – {_number(row.ci_high)}", str(row.votes), str(row.wins), str(row.losses), str(row.ties),
         )
     console.print(table)
     ci = f"{h.ci_method}" + (f", {h.rounds} rounds, seed {h.seed}" if h.ci_method == "bootstrap" else "")
@@ -74,6 +76,9 @@ def render_table(board: Leaderboard, console: Console) -> None:
     if h.length_coef is not None:
         console.print(f"Length coefficient: {h.length_coef:+.3f} log-odds per SD of the normalised length difference.")
     console.print(f"{h.n_battles} battles, {h.n_models} models; * = provisional (< {h.min_votes} votes); data {h.data_hash}.")
+    if any(row.unbounded for row in board.rows):
+        console.print("† unbounded: it never lost (or never won) against the rest of its group, so the data set no "
+                      "bound on that side; the rating shown is the regularization's.")
     for note in h.warnings:
         console.print(f"[yellow]warning:[/yellow] {note}")
     if h.failed_rounds:

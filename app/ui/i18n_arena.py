@@ -307,6 +307,23 @@ ARENA_STRINGS: dict[str, dict[str, str]] = {
     },
     "lb_excluded": {"kk": "Есептелмеген аннотаторлар: {n}.", "ru": "Исключено аннотаторов: {n}.",
                     "en": "Annotators left out: {n}."},
+    "lb_unbounded_note": {
+        "kk": "«†» белгісі — шектелмеген бағалау: модель өз тобындағы басқа модельдерге ешқашан жеңілмеген (немесе "
+              "ешқашан жеңбеген), сондықтан деректер сол жағындағы шекті бермейді; көрсетілген рейтингті регуляризация анықтайды.",
+        "ru": "Знак «†» — неограниченная оценка: модель ни разу не проиграла (или ни разу не выиграла) остальным моделям "
+              "своей группы, поэтому данные не задают границу с этой стороны; показанный рейтинг задаёт регуляризация.",
+        "en": "A «†» marks an unbounded rating: the model never lost (or never won) against the rest of its group, so the "
+              "data set no bound on that side; the rating shown is the regularisation's.",
+    },
+    "lb_groups_note": {
+        "kk": "Модельдер бір-бірімен ешқашан кездеспеген {n} топқа бөлінеді: әр топ өз алдына бағаланып, орны сол топ "
+              "ішінде анықталады; әр түрлі топтардың рейтингтерін салыстыруға болмайды.",
+        "ru": "Модели делятся на {n} групп, которые ни разу не встречались: каждая группа оценивается и ранжируется "
+              "отдельно; рейтинги разных групп несравнимы.",
+        "en": "The models form {n} groups that never met: each group is rated and ranked on its own; ratings of "
+              "different groups are not comparable.",
+    },
+    "lb_col_group": {"kk": "Топ", "ru": "Группа", "en": "Group"},
     "lb_col_rank": {"kk": "Орны (UB)", "ru": "Место (UB)", "en": "Rank (UB)"},
     "lb_col_model": {"kk": "Модель", "ru": "Модель", "en": "Model"},
     "lb_col_rating": {"kk": "Рейтинг", "ru": "Рейтинг", "en": "Rating"},

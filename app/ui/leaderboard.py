@@ -46,14 +46,15 @@ def _pct(x: float) -> str:
 
 
 def board_frame(board: Leaderboard, labels: dict[str, str], lg: str) -> pd.DataFrame:
-    """The table shown: provisional models carry a '*'."""
+    """The table shown: provisional models carry a '*', unbounded ones a '†'; a group column when there are groups."""
+    grouped = len({r.group for r in board.rows}) > 1
     rows = []
     for r in board.rows:
         label = labels.get(r.model, r.model)
         name = label if label == r.model else f"{label} ({r.model})"
-        rows.append([r.rank_ub, name + (" *" if r.provisional else ""), _num(r.rating),
-                     f"{_num(r.ci_low)} – {_num(r.ci_high)}", r.votes, f"{r.wins} / {r.losses} / {r.ties}"])
-    return pd.DataFrame(rows, columns=[t(c, lg) for c in COLUMNS])
+        rows.append([r.group] * grouped + [r.rank_ub, name + (" *" if r.provisional else "") + (" †" if r.unbounded else ""),
+                     _num(r.rating), f"{_num(r.ci_low)} – {_num(r.ci_high)}", r.votes, f"{r.wins} / {r.losses} / {r.ties}"])
+    return pd.DataFrame(rows, columns=[t(c, lg) for c in ("lb_col_group",) * grouped + COLUMNS])
 
 
 def summary_markdown(board: Leaderboard, excluded: int, lg: str) -> str:
@@ -62,6 +63,10 @@ def summary_markdown(board: Leaderboard, excluded: int, lg: str) -> str:
                anchor=h.anchor, hash=h.data_hash)]
     if any(r.provisional for r in board.rows):
         parts.append(t("lb_provisional_note", lg, n=h.min_votes))
+    if any(r.unbounded for r in board.rows):
+        parts.append(t("lb_unbounded_note", lg))
+    if len({r.group for r in board.rows}) > 1:
+        parts.append(t("lb_groups_note", lg, n=max(r.group for r in board.rows)))
     if excluded:
         parts.append(t("lb_excluded", lg, n=excluded))
     parts += [f"⚠️ {w}" for w in h.warnings]

@@ -4,19 +4,22 @@ Resampling N battles with replacement is the same as drawing the counts of the
 unique rows from Multinomial(N, count / N). So one round costs one multinomial draw
 over a few hundred rows plus a fit on a 20x20 matrix, whatever N is. Rounds in which
 the fit has no finite solution (possible only with alpha = 0, when a resample leaves a
-model without a loss) are dropped and counted, never turned into NaN ratings.
+model without a loss) are dropped and counted, never turned into NaN ratings. For the
+Bradley-Terry bootstrap the rounds in which each model had no loss or no win are counted
+too: where they exceed a tail of the interval, that bound is the regulariser's.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from arena.ratings.bradley_terry import BradleyTerryFit, fit_theta
 from arena.ratings.pairs import PairCounts
+from arena.ratings.separation import separated_in_resamples
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,7 @@ class BootstrapSamples:
     rounds: int
     n_failed: int
     seed: int | None
+    separated: np.ndarray | None = None  # per model: rounds in which it had no loss or no win
 
 
 def bootstrap_counts(
@@ -88,9 +92,11 @@ def bootstrap_bradley_terry(
     """Bootstrap the Bradley-Terry log-strengths; each refit starts from the full-data fit."""
     cells = pairs.cell_matrix().T.tocsr()  # (n_models**2, n_rows)
     n = pairs.n_models
+    separated = np.zeros(n, dtype=np.int64)
 
     def fit_batch(draws: np.ndarray) -> list[np.ndarray | None]:
         matrices = np.asarray(cells @ draws.T.astype(float)).T.reshape(-1, n, n)
+        separated[:] += separated_in_resamples(matrices)
         out: list[np.ndarray | None] = []
         for matrix in matrices:
             try:
@@ -99,4 +105,5 @@ def bootstrap_bradley_terry(
                 out.append(None)
         return out
 
-    return bootstrap_counts(pairs.count, fit_batch, rounds=rounds, seed=seed)
+    samples = bootstrap_counts(pairs.count, fit_batch, rounds=rounds, seed=seed)
+    return replace(samples, separated=separated)

@@ -10,13 +10,11 @@ import hashlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse import csgraph
 
 from arena.battle_table import (
     A_WINS,
@@ -30,7 +28,7 @@ from arena.battle_table import (
     prepare_battles,
     topics,
 )
-from arena.ratings import intervals
+from arena.ratings import intervals, separation
 from arena.ratings.bootstrap import bootstrap_bradley_terry
 from arena.ratings.bradley_terry import CENTER, DEFAULT_ALPHA, Anchor, fit_bradley_terry
 from arena.ratings.length_control import (
@@ -63,6 +61,9 @@ class LeaderboardRow:
     losses: int
     ties: int
     provisional: bool
+    group: int = 1  # models rated together: they met, directly or through others
+    unbounded: str | None = None  # "above", "below" or "apart" when separated from the group's core
+    separated_rounds: int | None = None  # bootstrap resamples in which it had no loss or no win
 
 
 @dataclass(frozen=True)
@@ -162,22 +163,22 @@ def _matrices(unweighted: PairCounts) -> tuple[np.ndarray, np.ndarray]:
 
 
 def data_warnings(pairs: PairCounts) -> tuple[str, ...]:
-    """Say when the data cannot support finite, comparable ratings.
-
-    The Bradley-Terry MLE exists iff the directed graph "i scored against j" (a win or
-    a tie) is strongly connected; when it is not, the ratings that come out are set by
-    the regularization and their intervals understate the uncertainty.
-    """
-    won = pairs.win_matrix() > 0
-    played = pairs.battle_matrix() > 0
+    """Say when the battles cannot give finite, comparable ratings, and what the table does about it."""
+    group = separation.groups(pairs.battle_matrix())
+    won = pairs.win_matrix()
     notes = []
-    n_groups, _ = csgraph.connected_components(sp.csr_matrix(played), directed=False)
+    n_groups = int(group.max()) + 1
     if n_groups > 1:
-        notes.append(f"the models form {n_groups} groups that never met each other: ratings across groups are not comparable")
-    n_strong, _ = csgraph.connected_components(sp.csr_matrix(won), directed=True, connection="strong")
-    if n_strong > n_groups:
-        never_lost = [m for i, m in enumerate(pairs.models) if not won[:, i].any()]
-        never_won = [m for i, m in enumerate(pairs.models) if not won[i, :].any()]
+        notes.append(f"the models form {n_groups} groups that never met each other: each group is rated and ranked "
+                     "on its own (column group), and ratings of different groups are not comparable")
+    never_lost = [m for i, m in enumerate(pairs.models) if not (won[:, i] > 0).any()]
+    never_won = [m for i, m in enumerate(pairs.models) if not (won[i, :] > 0).any()]
+    separated = any(
+        side is not None
+        for g in range(n_groups)
+        for side in separation.separated_sides(won[np.ix_(group == g, group == g)])
+    )
+    if separated:
         detail = "; ".join(
             part for part in (
                 f"never lost: {', '.join(never_lost)}" if never_lost else "",
@@ -186,7 +187,8 @@ def data_warnings(pairs: PairCounts) -> tuple[str, ...]:
         )
         notes.append(
             "separated data, so the maximum-likelihood ratings are infinite and the regularization alpha sets them"
-            + (f" ({detail})" if detail else "") + "; those ratings and their intervals are not reliable"
+            + (f" ({detail})" if detail else "")
+            + "; those models are marked unbounded and the open side of their interval is infinite"
         )
     return tuple(notes)
 
@@ -197,6 +199,61 @@ def _dropped_rounds_warning(failed: int, rounds: int) -> tuple[str, ...]:
         return ()
     return (f"{failed} of {rounds} bootstrap rounds had no finite fit (a resample left a model without a loss or a win) "
             f"and were left out, so the intervals of low-count models are too narrow; set a regularization alpha > 0",)
+
+
+def _alpha_sensitive_warning(models: Sequence[str], separated: np.ndarray, rounds: int, level: float) -> tuple[str, ...]:
+    """A model separated in more resamples than the interval's tail holds has a bound the regulariser sets."""
+    tail = (1.0 - level) / 2.0
+    names = [f"{m} ({k} of {rounds})" for m, k in zip(models, separated, strict=True) if k > tail * rounds]
+    if not names:
+        return ()
+    return (f"no loss or no win in more than the {tail:.1%} tail of the bootstrap resamples: {', '.join(names)}; "
+            "their bootstrap bounds move with the regularization alpha, so read them as rough",)
+
+
+@dataclass(frozen=True)
+class _Rated:
+    """One connected group's ratings; ``separated`` is None unless the Bradley-Terry bootstrap counted it."""
+
+    result: intervals.RatingIntervals
+    failed: int
+    separated: np.ndarray | None
+    length_coef: float | None
+
+
+def _rate(table: BattleTable, *, ci: str, rounds: int, seed: int | None, scaling: dict[str, Any],
+          alpha: float, length_control: bool) -> _Rated:
+    if length_control:
+        rows = LengthRows.from_table(table)
+        lc_fit = fit_length_controlled(rows, alpha=alpha)
+        if ci == "bootstrap":
+            samples = bootstrap_length_controlled(rows, lc_fit, rounds=rounds, seed=seed)
+            result = intervals.from_samples(lc_fit.theta, samples.theta, table.models, **scaling)
+            return _Rated(result, samples.n_failed, None, lc_fit.length_coef)
+        cov = length_controlled_covariance(rows, lc_fit)
+        return _Rated(intervals.from_covariance(lc_fit.theta, cov, table.models, **scaling), 0, None, lc_fit.length_coef)
+    pairs = PairCounts.from_table(table)
+    fit = fit_bradley_terry(pairs, alpha=alpha)
+    if ci == "bootstrap":
+        samples = bootstrap_bradley_terry(pairs, fit, rounds=rounds, seed=seed)
+        result = intervals.from_samples(fit.theta, samples.theta, table.models, **scaling)
+        return _Rated(result, samples.n_failed, samples.separated, None)
+    cov = bradley_terry_covariance(pairs, fit.theta)
+    return _Rated(intervals.from_covariance(fit.theta, cov, table.models, **scaling), 0, None, None)
+
+
+def _group_table(table: BattleTable, members: np.ndarray) -> BattleTable:
+    """The battles among ``members`` (sorted model indices), re-indexed; the whole table when that is everyone."""
+    if members.size == len(table.models):
+        return table
+    keep = np.isin(table.model_a, members)
+    index = np.full(len(table.models), -1, dtype=np.int64)
+    index[members] = np.arange(members.size)
+    return replace(
+        table, models=tuple(table.models[i] for i in members), model_a=index[table.model_a[keep]],
+        model_b=index[table.model_b[keep]], outcome=table.outcome[keep], weight=table.weight[keep],
+        len_a=None if table.len_a is None else table.len_a[keep], len_b=None if table.len_b is None else table.len_b[keep],
+    )
 
 
 def build_leaderboard(
@@ -212,51 +269,60 @@ def build_leaderboard(
     alpha: float = DEFAULT_ALPHA,
     length_control: bool = False,
 ) -> Leaderboard:
-    """Fit Bradley-Terry (or its length-controlled form) and assemble the table."""
+    """Fit Bradley-Terry (or its length-controlled form) and assemble the table.
+
+    Each group of models that met (directly or through others) is rated and ranked on its
+    own, centred at ``center`` (the anchor's group at the anchor); a model separated from
+    its group's core is marked unbounded and the open side of its interval is infinite.
+    """
     if ci not in CI_METHODS:
         raise ValueError(f"Unknown ci method: {ci!r}; choose one of {', '.join(CI_METHODS)}")
     if anchor is not None and anchor.model not in table.models:
         raise ValueError(f"anchor model {anchor.model!r} is not in the data; models: {', '.join(table.models)}")
-    scaling = {"anchor": anchor, "center": center, "level": level}
-    failed = 0
-    length_coef = None
-    if length_control:
-        rows = LengthRows.from_table(table)
-        lc_fit = fit_length_controlled(rows, alpha=alpha)
-        theta, length_coef = lc_fit.theta, lc_fit.length_coef
-        if ci == "bootstrap":
-            samples = bootstrap_length_controlled(rows, lc_fit, rounds=rounds, seed=seed)
-            failed = samples.n_failed
-            result = intervals.from_samples(theta, samples.theta, table.models, **scaling)
-        else:
-            result = intervals.from_covariance(theta, length_controlled_covariance(rows, lc_fit), table.models, **scaling)
-    else:
-        pairs = PairCounts.from_table(table)
-        fit = fit_bradley_terry(pairs, alpha=alpha)
-        theta = fit.theta
-        if ci == "bootstrap":
-            samples = bootstrap_bradley_terry(pairs, fit, rounds=rounds, seed=seed)
-            failed = samples.n_failed
-            result = intervals.from_samples(theta, samples.theta, table.models, **scaling)
-        else:
-            result = intervals.from_covariance(theta, bradley_terry_covariance(pairs, theta), table.models, **scaling)
+    n = len(table.models)
+    unweighted = PairCounts.from_arrays(table.models, table.model_a, table.model_b, table.outcome)
+    battles, rates = _matrices(unweighted)
+    won = unweighted.win_matrix()
+    group = separation.groups(battles)
+    rating, low, high = np.zeros(n), np.zeros(n), np.zeros(n)
+    rank_ub, separated_rounds = np.zeros(n, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    unbounded: list[str | None] = [None] * n
+    failed, length_coef, warnings = 0, None, data_warnings(unweighted)
+    for g in range(int(group.max()) + 1):
+        members = np.flatnonzero(group == g)
+        part = _group_table(table, members)
+        in_group = anchor if anchor is not None and anchor.model in part.models else None
+        rated = _rate(part, ci=ci, rounds=rounds, seed=seed, alpha=alpha, length_control=length_control,
+                      scaling={"anchor": in_group, "center": center, "level": level})
+        g_low, g_high = rated.result.ci_low.copy(), rated.result.ci_high.copy()
+        sides = separation.separated_sides(won[np.ix_(members, members)])
+        for k, side in enumerate(sides):
+            g_high[k] = np.inf if side in (separation.ABOVE, separation.APART) else g_high[k]
+            g_low[k] = -np.inf if side in (separation.BELOW, separation.APART) else g_low[k]
+            unbounded[members[k]] = side
+        rating[members], low[members], high[members] = rated.result.rating, g_low, g_high
+        rank_ub[members] = intervals.rank_upper_bound(g_low, g_high)
+        failed += rated.failed
+        length_coef = rated.length_coef if g == 0 else length_coef
+        if rated.separated is not None:
+            separated_rounds[members] = rated.separated
+            bounded = [k for k, side in enumerate(sides) if side is None]
+            warnings += _alpha_sensitive_warning([part.models[k] for k in bounded], rated.separated[bounded], rounds, level)
 
-    rank_ub = intervals.rank_upper_bound(result.ci_low, result.ci_high)
     wins, losses, ties = _counts(table)
     votes = wins + losses + ties
-    order = np.argsort(-result.rating, kind="stable")
+    order = np.lexsort((-rating, group))
     rows_out = tuple(
         LeaderboardRow(
-            model=table.models[i], rating=float(result.rating[i]), ci_low=float(result.ci_low[i]),
-            ci_high=float(result.ci_high[i]), rank_ub=int(rank_ub[i]), votes=int(votes[i]), wins=int(wins[i]),
-            losses=int(losses[i]), ties=int(ties[i]), provisional=bool(votes[i] < min_votes),
+            model=table.models[i], rating=float(rating[i]), ci_low=float(low[i]), ci_high=float(high[i]),
+            rank_ub=int(rank_ub[i]), votes=int(votes[i]), wins=int(wins[i]), losses=int(losses[i]), ties=int(ties[i]),
+            provisional=bool(votes[i] < min_votes), group=int(group[i]) + 1, unbounded=unbounded[i],
+            separated_rounds=None if separated_rounds[i] < 0 else int(separated_rounds[i]),
         )
         for i in order
     )
-    unweighted = PairCounts.from_arrays(table.models, table.model_a, table.model_b, table.outcome)
-    battles, rates = _matrices(unweighted)
     two = None
-    if len(table.models) == 2:
+    if n == 2:
         two = two_model_stats_from_table(table, first=table.models[order[0]], level=level)
     header = LeaderboardHeader(
         method="bradley-terry, length-controlled" if length_control else "bradley-terry",
@@ -265,9 +331,9 @@ def build_leaderboard(
         scale="400*log10 (Elo) points",
         anchor=anchor.describe() if anchor is not None else f"mean rating {center:g}",
         alpha=alpha, ipw=table.ipw, length_coef=length_coef, dimension=table.dimension, topic=table.topic,
-        min_votes=min_votes, n_battles=table.n_battles, n_models=len(table.models),
+        min_votes=min_votes, n_battles=table.n_battles, n_models=n,
         data_hash=data_hash(table), skipped=table.skipped,
-        warnings=data_warnings(unweighted) + _dropped_rounds_warning(failed, rounds),
+        warnings=warnings + _dropped_rounds_warning(failed, rounds),
     )
     return Leaderboard(header=header, rows=rows_out, models=table.models, battle_counts=battles, win_rates=rates, two_models=two)
 

@@ -48,7 +48,8 @@ def test_json_output_parses_with_header_and_rows(app, battles_file):
     assert header["ipw"] is True and header["method"] == "bradley-terry, length-controlled"
     assert header["anchor"] == "mean rating 1000" and header["n_battles"] == 400
     assert {r["model"] for r in data["rows"]} == {"kaz-base", "kaz-ft", "qwen", "gemma"}
-    assert set(data["rows"][0]) == {"model", "rating", "ci_low", "ci_high", "rank_ub", "votes", "wins", "losses", "ties", "provisional"}
+    assert set(data["rows"][0]) == {"model", "rating", "ci_low", "ci_high", "rank_ub", "votes", "wins", "losses", "ties", "provisional",
+                                    "group", "unbounded", "separated_rounds"}
     assert np.mean([r["rating"] for r in data["rows"]]) == pytest.approx(1000.0)
 
 
@@ -69,7 +70,7 @@ def test_csv_output_and_parquet_input(app, battles_file, tmp_path):
     result = runner.invoke(app, ["leaderboard", "--battles", str(parquet), "--format", "csv", "--ci", "sandwich"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert lines[0] == "model,rating,ci_low,ci_high,rank_ub,votes,wins,losses,ties,provisional"
+    assert lines[0] == "model,rating,ci_low,ci_high,rank_ub,votes,wins,losses,ties,provisional,group,unbounded,separated_rounds"
     assert len(lines) == 5
 
 
