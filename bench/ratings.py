@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ratings.py            # full run (target: bootstrap < 20 s)
     .venv/bin/python bench/ratings.py --quick    # 50k battles, 100 rounds
+    .venv/bin/python bench/ratings.py --fastchat ~/src/FastChat   # also FastChat's compute_bootstrap_bt
 
 Also times the whole path from a DataFrame of rows to the leaderboard table.
 
@@ -9,13 +10,19 @@ Ours: choix ILSR on the fractional comparison matrix; bootstrap by multinomial
 resampling of the unique (model_a, model_b, outcome) rows. Reference: the naive
 bootstrap, resampling individual battles and refitting a battle-level logistic
 regression with scipy (L-BFGS), timed on a few rounds; the ratio compares the time
-per round. Prints one JSON line.
+per round. With ``--fastchat`` (a checkout of github.com/lm-sys/FastChat; its code is
+loaded from there, not copied here), the peer: FastChat's ``compute_bootstrap_bt`` from
+``fastchat/serve/monitor/rating_systems.py``, which also resamples unique rows by a
+multinomial and fits each with scipy L-BFGS on a process pool, timed on the same battles
+and rounds. Prints one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -51,6 +58,18 @@ def scipy_fit(a: np.ndarray, b: np.ndarray, score: np.ndarray, n: int) -> np.nda
     return theta - theta.mean()
 
 
+def load_fastchat(root: Path):
+    """FastChat's rating module from a checkout (it needs only numpy, scipy, pandas and tqdm)."""
+    path = root.expanduser() / "fastchat" / "serve" / "monitor" / "rating_systems.py"
+    if not path.is_file():
+        raise SystemExit(f"--fastchat: {path} not found; give the root of a FastChat checkout")
+    spec = importlib.util.spec_from_file_location("fastchat_rating_systems", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its process pool pickles fit_bt by module name
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small run: 50k battles, 100 rounds, 2 naive rounds")
@@ -59,6 +78,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--naive-rounds", type=int, default=3, help="rounds of the naive reference to time")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fastchat", type=Path, default=None,
+                        help="root of a FastChat checkout: also time its compute_bootstrap_bt on the same battles")
     args = parser.parse_args()
     if args.quick:
         args.battles, args.rounds, args.naive_rounds = 50_000, 100, 2
@@ -97,6 +118,22 @@ def main() -> None:
     build_leaderboard(prepare_battles(frame), rounds=args.rounds, seed=args.seed)
     end_to_end_s = time.perf_counter() - start
 
+    peer: dict[str, object] = {}
+    if args.fastchat is not None:
+        fastchat = load_fastchat(args.fastchat)
+        start = time.perf_counter()
+        theirs = fastchat.compute_bootstrap_bt(frame, num_round=args.rounds)
+        fastchat_s = time.perf_counter() - start
+        their_fit = fastchat.compute_bt(frame)
+        ours = pd.Series(fit.theta * ELO_PER_NAT, index=list(sim.models))
+        peer = {
+            "fastchat_bootstrap_s": round(fastchat_s, 3),
+            "fastchat_processes": os.cpu_count(),
+            "speedup_vs_fastchat": round(fastchat_s / bootstrap_s, 1),
+            "fit_vs_fastchat_max_abs_elo": round(float((ours - (their_fit - their_fit.mean())[ours.index]).abs().max()), 4),
+            "fastchat_rounds": len(theirs),
+        }
+
     ours_round_s = bootstrap_s / args.rounds
     print(json.dumps({
         "benchmark": "ratings",
@@ -117,6 +154,7 @@ def main() -> None:
         "fit_vs_naive_max_abs_elo": round(float(np.max(np.abs(fit.theta - naive_theta)) * ELO_PER_NAT), 4),
         "target_bootstrap_s": 20.0,
         "meets_target": bool(prepare_s + fit_s + bootstrap_s < 20.0),
+        **peer,
     }))
 
 
