@@ -28,7 +28,15 @@ def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
     fig, (ax_r, ax_h) = plt.subplots(1, 2, figsize=(7 + 0.45 * n, height), gridspec_kw={"width_ratios": [1, 1.2]})
 
     y = np.arange(n)[::-1]
-    ax_r.errorbar(rating, y, xerr=[rating - low, high - rating], fmt="o", capsize=3, color="tab:blue")
+    # An unbounded side (a separated model) is drawn to the plot's edge with an arrow, not to infinity.
+    bounded = np.concatenate([rating, low[np.isfinite(low)], high[np.isfinite(high)]])
+    margin = 0.1 * max(1.0, float(bounded.max() - bounded.min()))
+    low_shown = np.where(np.isfinite(low), low, bounded.min() - margin)
+    high_shown = np.where(np.isfinite(high), high, bounded.max() + margin)
+    ax_r.errorbar(rating, y, xerr=[rating - low_shown, high_shown - rating], fmt="o", capsize=3, color="tab:blue")
+    for side, shown, marker in ((high, high_shown, ">"), (low, low_shown, "<")):
+        open_side = ~np.isfinite(side)
+        ax_r.plot(shown[open_side], y[open_side], marker, color="tab:blue", linestyle="none")
     ax_r.set_yticks(y, names)
     ax_r.set_xlabel(f"rating ({board.header.ci_level:.0%} CI, {board.header.ci_method})")
     ax_r.set_title(f"{board.header.dimension}" + (f" / {board.header.topic}" if board.header.topic else ""))

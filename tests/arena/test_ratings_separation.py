@@ -138,3 +138,15 @@ def test_resamples_that_separate_a_model_are_counted_and_flagged():
     assert by["newcomer"].separated_rounds == expected[newcomer] and by["newcomer"].unbounded is None
     assert any("newcomer" in w and "move with the regularization alpha" in w for w in board.header.warnings)
     assert build_leaderboard(table, ci="sandwich").rows[0].separated_rounds is None
+
+
+def test_the_figure_draws_an_open_bound_to_its_edge(tmp_path):
+    from PIL import Image
+
+    from arena.ratings.plot import plot_leaderboard
+
+    rows = [{"model_a": "x", "model_b": "y", "winner": "model_a"}] * 3 + [{"model_a": "y", "model_b": "z", "winner": "tie"}] * 3
+    board = build_leaderboard(prepare_battles(rows), rounds=50)
+    assert board.rows[0].ci_high == math.inf
+    with Image.open(plot_leaderboard(board, tmp_path / "board.png")) as image:
+        assert image.size[0] > 500 and len(set(image.convert("L").getdata())) > 10  # a drawn figure, not a blank
