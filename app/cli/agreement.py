@@ -2,8 +2,10 @@
 
 File mode: two JSONL files (``{"id": ..., "label": "A"|"B"|"tie"}``), joined on id.
 Database mode (no label files): the LLM judge's verdicts against people's votes on
-the same battles, per dimension and per topic, with the bias table and rank
-agreement (``eval.judge.agreement`` builds the report, ``render_db_report`` prints it).
+the same battles, per dimension and per topic, with the bias table, rank agreement
+and the cells where the judge is trusted to count in the composite
+(``--judge-trust-threshold``; ``eval.judge.agreement`` builds the report,
+``render_db_report`` prints it).
 """
 
 import json
@@ -137,6 +139,7 @@ def build_db_report(
     rounds: int,
     seed: int,
     level: float,
+    judge_trust_threshold: float = 0.6,
 ) -> dict[str, Any]:
     """Judge vs people from the database of ``KAZARENA_DATABASE_URL``; ValueError when there is nothing to compare."""
     from app.cli.database import database
@@ -160,7 +163,8 @@ def build_db_report(
         battles = battles_by_id(session, {str(v["battle_id"]) for v in verdicts})
     report = judge_human_report(
         votes, verdicts, battles, judge=judge_description(judge_model, get_settings(), os.environ), dimensions=dimensions,
-        self_model=self_model, judge_weight=judge_weight, rounds=rounds, seed=seed, level=level,
+        self_model=self_model, judge_weight=judge_weight, trust_threshold=judge_trust_threshold, rounds=rounds,
+        seed=seed, level=level,
     )
     report["judge_model"] = judge_model
     report["n_votes"] = len(votes)
@@ -171,9 +175,26 @@ def _ci(x: dict[str, Any]) -> str:
     return f"{_fmt(x['kappa'])} [{_fmt(x['ci_low'])}, {_fmt(x['ci_high'])}]"
 
 
+def render_judge_trust(trust: dict[str, Any], console: Console) -> None:
+    """One table: per (dimension, topic, language) the judge's kappa and whether its verdicts count."""
+    table = Table(title=f"Judge trust: its verdicts count where kappa >= {trust['threshold']:g} on "
+                        f">= {trust['min_pairs']} pairs ({trust['ci_level']:.0%} bootstrap CI)")
+    for column in ("dimension", "topic", "language", "n", "kappa [CI]", "trusted", "verdicts", "why"):
+        table.add_column(column, justify="right" if column in ("n", "kappa [CI]", "verdicts") else "left")
+    for c in trust["cells"]:
+        table.add_row(c["dimension"], c["topic"], c["language"], str(c["n"]), _ci(c), "yes" if c["trusted"] else "NO",
+                      str(c["n_verdicts"]), c["reason"])
+    console.print(table)
+    console.print(f"{trust['n_verdicts_abstained']} judge verdicts abstained (left out of the composite; "
+                  f"{trust['n_verdicts_unmeasured']} in cells without human votes), {trust['n_verdicts_kept']} used. "
+                  f"People first: {', '.join('/'.join(cell) for cell in trust['human_first']) or 'none'}.")
+
+
 def render_db_report(report: dict[str, Any], console: Console) -> None:
-    """Tables for the judge-vs-people report: kappa with CIs, confusion, bias, ratings."""
+    """Tables for the judge-vs-people report: judge trust, kappa with CIs, confusion, bias, ratings."""
     console.print(f"Judge: {report['judge']}")
+    if "judge_trust" in report:
+        render_judge_trust(report["judge_trust"], console)
     for dimension, section in report["dimensions"].items():
         console.rule(f"dimension: {dimension}")
         if section.get("n_judged", 0) == 0 or "overall" not in section:
@@ -227,7 +248,8 @@ def render_db_report(report: dict[str, Any], console: Console) -> None:
                           f"{_fmt(rank['kendall_tau'])}, Spearman rho {_fmt(rank['spearman_rho'])}.")
         else:
             console.print(f"Rank agreement: {rank['note']}")
-        board = Table(title=f"Bradley-Terry ratings: people, judge, composite (judge weight {ratings['judge_weight']:g})")
+        board = Table(title=f"Bradley-Terry ratings: people, judge, composite (judge weight {ratings['judge_weight']:g}, "
+                            f"{ratings['judge_verdicts_used']} verdicts used, {ratings['judge_verdicts_abstained']} abstained)")
         for column in ("model", "people", "judge", "composite"):
             board.add_column(column, justify="left" if column == "model" else "right")
         for m in sorted(ratings["composite"], key=lambda m: -ratings["composite"][m]):
@@ -268,6 +290,12 @@ def agreement(
     judge_weight: Annotated[
         float, typer.Option("--judge-weight", min=0.0, help="Database mode: weight of a judge verdict in the composite ratings.")
     ] = 1.0,
+    judge_trust_threshold: Annotated[
+        float,
+        typer.Option("--judge-trust-threshold", min=-1.0, max=1.0,
+                     help="Database mode: the judge's kappa against people a (dimension, topic, language) cell needs "
+                          "before its verdicts count in the composite (0.6: 'substantial', Landis & Koch)."),
+    ] = 0.6,
     annotators: Annotated[
         bool, typer.Option("--annotators", help="Database mode: agreement among annotators on battles several of them voted.")
     ] = False,
@@ -290,6 +318,7 @@ def agreement(
                 judge_model=judge_model,
                 dimensions=["content", "language"] if dimension == "both" else [dimension],
                 self_model=self_model, judge_weight=judge_weight, rounds=rounds, seed=seed, level=level,
+                judge_trust_threshold=judge_trust_threshold,
             )
         except ValueError as error:
             typer.echo(f"error: {error}", err=True)
