@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,7 +26,16 @@ class Settings(BaseSettings):
     ui_enabled: bool = Field(True, description="mount the Gradio UI at /ui")
     auth_enabled: bool = Field(True, description="require Bearer API keys on /v1/*")
     # Arena
+    arena_policy: Literal["balanced", "active"] = Field(
+        "balanced", description="how the next pair is drawn: balanced (weights, fewer votes first) or active "
+        "(where a vote most shrinks the uncertainty of adjacent ranks; arena/active_sampler.py)")
     arena_balance: float = Field(1.0, ge=0, description="how strongly under-voted pairs are preferred")
+    arena_active_floor: float = Field(0.2, gt=0, le=1, description="active policy: share of draws spread uniformly "
+                                      "over all pairs, so every pair keeps a known chance")
+    judge_trust_threshold: float = Field(0.6, ge=-1, le=1, description="kappa against people the judge must "
+                                         "reach in a topic before its verdicts count there (eval/judge/trust.py)")
+    judge_route_share: float = Field(0.5, ge=0, le=1, description="share of continuation tasks drawn from topics "
+                                     "where the judge has not earned trust, so people vote there first; 0: off")
     gold_rate: float = Field(0.05, ge=0, le=1, description="share of task battles that are gold controls")
     overlap_rate: float = Field(0.1, ge=0, le=1, description="share of task battles sent to another annotator too")
     overlap_annotators: int = Field(3, ge=2, description="at most this many annotators see the same answers")

@@ -8,6 +8,7 @@ credentials in; admission (login, ban, rate limit, ownership) happens here.
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,16 +22,21 @@ from app.errors import ServiceError
 from app.runtime import Runtime
 from app.services import admission, inputs
 from app.services.admission import Caller
+from app.services.leaderboard import judge_trusted_topics
 from app.services.live import LiveTurn
 from app.serving import client
 from app.serving.calllog import CallLog, logged_chat_stream
 from app.serving.manager import ModelManager, ModelUnavailable
 from app.serving.pipeline import prepare_messages
+from arena.active_sampler import active_pair_probabilities
+from arena.battle_table import A_WINS, B_WINS, TIE
 from arena.gold import GOLD_BAD, GOLD_GOOD, make_gold_item, replayed_answers
 from arena.integrity import identity_leaks
+from arena.ratings.pairs import PairCounts
 from arena.sampler import Draw, draw_pair, pair_probabilities
-from db.models import Battle, ConversationTask
+from db.models import Battle, ConversationTask, Vote
 from db.session import session_scope
+from eval.judge.trust import NO_TOPIC
 
 log = logging.getLogger(__name__)
 TASK_TEMPLATE = ("Төмендегі диалогты 2-адамның атынан жалғастырыңыз.\n\n"
@@ -60,6 +66,23 @@ def _pair_votes(session: Session) -> dict[frozenset[str], int]:
     return counts
 
 
+def _voted_pairs(session: Session, models: list[str]) -> PairCounts | None:
+    """The overall votes among ``models`` (gold controls left out: their answers are planted) as pair counts."""
+    rows = session.execute(
+        select(Battle.model_a, Battle.model_b, Vote.winner, func.count())
+        .join(Vote, Vote.battle_id == Battle.id)
+        .where(Battle.gold.is_(False), Battle.model_a.in_(models), Battle.model_b.in_(models))
+        .group_by(Battle.model_a, Battle.model_b, Vote.winner)).all()
+    if not rows:
+        return None
+    names = tuple(sorted(models))
+    code = {"model_a": A_WINS, "model_b": B_WINS}
+    a, b, outcome, count = zip(*((names.index(x), names.index(y), code.get(w, TIE), n) for x, y, w, n in rows),
+                               strict=True)
+    repeat = np.asarray(count)
+    return PairCounts.from_arrays(names, np.repeat(a, repeat), np.repeat(b, repeat), np.repeat(outcome, repeat))
+
+
 def seed_tasks(*, session: Session, pairs: Any) -> int:
     """Fill an empty conversation_tasks table from the reference pairs; returns how many tasks there are."""
     n = session.scalar(select(func.count()).select_from(ConversationTask)) or 0
@@ -73,20 +96,55 @@ def seed_tasks(*, session: Session, pairs: Any) -> int:
     return n
 
 
+class _TrustedTopics:
+    """The judge's trusted topics per database, recomputed at most every `ttl` seconds (the judge runs offline)."""
+
+    def __init__(self, ttl: float = 600.0) -> None:
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, frozenset[str] | None]] = {}
+
+    def get(self, runtime: Runtime, session: Session) -> frozenset[str] | None:
+        now = time.monotonic()
+        hit = self._cache.get(runtime.database_url)
+        if hit is None or now - hit[0] > self.ttl:
+            topics = judge_trusted_topics(session=session, threshold=runtime.settings.judge_trust_threshold)
+            self._cache[runtime.database_url] = hit = (now, topics)
+        return hit[1]
+
+
+TRUSTED_TOPICS = _TrustedTopics()
+
+
 def _task(runtime: Runtime, session: Session) -> ConversationTask:
-    """A continuation task: from the table (train/ fills it; seeded from the reference pairs when empty)."""
+    """A continuation task: from the table (train/ fills it; seeded from the reference pairs when empty).
+
+    With a share of `judge_route_share`, it comes from the topics where the judge has not earned trust,
+    so people vote there first; elsewhere the judge's verdicts can stand in for some of theirs.
+    """
     n = seed_tasks(session=session, pairs=runtime.reference_pairs)
     if n == 0:
         raise ServiceError("unavailable", "no_tasks", "no conversation tasks are available yet")
-    return session.scalars(select(ConversationTask).order_by(ConversationTask.id)
-                           .offset(int(runtime.rng.integers(n))).limit(1)).one()
+    tasks = select(ConversationTask)
+    share = runtime.settings.judge_route_share
+    if share > 0 and runtime.rng.random() < share and (trusted := TRUSTED_TOPICS.get(runtime, session)) is not None:
+        unsure = ConversationTask.topic.not_in(trusted)
+        if NO_TOPIC not in trusted:
+            unsure = unsure | ConversationTask.topic.is_(None)
+        m = session.scalar(select(func.count()).select_from(ConversationTask).where(unsure)) or 0
+        if m:
+            tasks, n = tasks.where(unsure), m
+    return session.scalars(tasks.order_by(ConversationTask.id).offset(int(runtime.rng.integers(n))).limit(1)).one()
 
 
 def _draw(runtime: Runtime, session: Session, exclude: frozenset[str] = frozenset()) -> Draw:
     models = eligible_models(runtime.manager)
     if len(set(models) - exclude) < 2:
         raise ServiceError("unavailable", "not_enough_models", "fewer than two models can answer right now; try again soon")
-    probs = pair_probabilities(list(models), models, _pair_votes(session), runtime.settings.arena_balance)
+    s = runtime.settings
+    if s.arena_policy == "active":
+        probs = active_pair_probabilities(list(models), _voted_pairs(session, list(models)), floor=s.arena_active_floor)
+    else:
+        probs = pair_probabilities(list(models), models, _pair_votes(session), s.arena_balance)
     return draw_pair(probs, runtime.rng, exclude)
 
 
