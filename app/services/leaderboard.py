@@ -63,9 +63,7 @@ def judge_report(*, session: Session, describe: Callable[[str], str]) -> dict[st
     models = judge_models(session)
     if not models:
         return None
-    newest = session.scalars(select(JudgeVerdict.judge_model).group_by(JudgeVerdict.judge_model)
-                             .order_by(func.max(JudgeVerdict.id).desc())).first()
-    judge_model = newest or models[0]
+    judge_model = _newest_judge(session) or models[0]
     verdicts = verdict_rows(session, judge_model)
     votes = list(voted_battle_rows(session=session))
     battles = battles_by_id(session, {str(v["battle_id"]) for v in verdicts})
@@ -74,3 +72,30 @@ def judge_report(*, session: Session, describe: Callable[[str], str]) -> dict[st
     report["judge_model"], report["other_judges"] = judge_model, [m for m in models if m != judge_model]
     return report
 
+
+
+def _newest_judge(session: Session) -> str | None:
+    return session.scalars(select(JudgeVerdict.judge_model).group_by(JudgeVerdict.judge_model)
+                           .order_by(func.max(JudgeVerdict.id).desc())).first()
+
+
+def judge_trusted_topics(*, session: Session, threshold: float) -> frozenset[str] | None:
+    """Topics where the newest judge has earned trust on both content and language (any language); None
+    when no judge has given verdicts yet. The arena sends the other topics' tasks to people first."""
+    from eval.judge.agreement import trust_pairs
+    from eval.judge.store import battles_by_id, verdict_rows
+    from eval.judge.trust import judge_trust
+
+    judge_model = _newest_judge(session)
+    if judge_model is None:
+        return None
+    verdicts = verdict_rows(session, judge_model)
+    battles = battles_by_id(session, {str(v["battle_id"]) for v in verdicts})
+    # The decision reads the point kappa and the count only, so one bootstrap round is enough here.
+    trust = judge_trust(trust_pairs(list(voted_battle_rows(session=session)), verdicts, battles),
+                        threshold=threshold, rounds=1)
+    trusted: dict[str, set[str]] = {}
+    for cell in trust.cells:
+        if cell.trusted:
+            trusted.setdefault(cell.topic, set()).add(cell.dimension)
+    return frozenset(topic for topic, dims in trusted.items() if dims >= {"content", "language"})
