@@ -72,6 +72,8 @@ class BattleTable:
     n_rows: int
     skipped: SkipCounts
     ipw: bool = False
+    annotator: np.ndarray | None = None  # who voted each battle (str), when the rows say
+    tstamp: np.ndarray | None = None  # when each vote was cast (seconds since the epoch), when the rows say
 
     @property
     def n_battles(self) -> int:
@@ -322,6 +324,8 @@ def prepare_battles(
         weight = (1.0 / prob) / np.mean(1.0 / prob)
 
     lengths = answer_lengths(selected)
+    who = annotator_column(selected)
+    when = pd.to_numeric(selected["tstamp"], errors="coerce").to_numpy(float) if "tstamp" in selected.columns else None
     return BattleTable(
         models=tuple(str(m) for m in models),
         model_a=codes[:n].astype(np.int64),
@@ -338,6 +342,8 @@ def prepare_battles(
             excluded_annotator=n_excluded, flagged=n_flagged,
         ),
         ipw=ipw,
+        annotator=None if who is None else selected[who].astype(str).to_numpy(),
+        tstamp=None if when is None or not np.isfinite(when).all() else when,
     )
 
 

@@ -253,6 +253,8 @@ def _group_table(table: BattleTable, members: np.ndarray) -> BattleTable:
         table, models=tuple(table.models[i] for i in members), model_a=index[table.model_a[keep]],
         model_b=index[table.model_b[keep]], outcome=table.outcome[keep], weight=table.weight[keep],
         len_a=None if table.len_a is None else table.len_a[keep], len_b=None if table.len_b is None else table.len_b[keep],
+        annotator=None if table.annotator is None else table.annotator[keep],
+        tstamp=None if table.tstamp is None else table.tstamp[keep],
     )
 
 
