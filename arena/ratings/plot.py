@@ -1,18 +1,22 @@
-"""Leaderboard figure: ratings with CI whiskers beside the pairwise win-rate heatmap."""
+"""Figures: the leaderboard (ratings with CI whiskers beside the win-rate heatmap), ratings over time."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from arena.ratings.leaderboard import Leaderboard  # noqa: E402
+from arena.ratings.over_time import ChangeAlarm, RatingsOverTime  # noqa: E402
 
-__all__ = ["plot_leaderboard"]
+__all__ = ["plot_leaderboard", "plot_ratings_over_time"]
 
 
 def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
@@ -60,3 +64,71 @@ def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_ratings_over_time(
+    result: RatingsOverTime,
+    alarms: Sequence[ChangeAlarm] = (),
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str = "Ratings over time",
+    xlabel: str = "period start",
+    ylabel: str = "rating",
+    interval_label: str = "{level:.0%} CI",
+    few_votes_label: str = "fewer than {n} votes",
+    alarm_label: str = "change alarm",
+) -> Figure:
+    """One line per model that played (its interval as a band), few-vote periods hollow, alarms ringed.
+
+    ``labels`` maps model names to the names shown (as ``app.runtime.model_labels``); the
+    texts default to English and take ``{level}`` / ``{n}`` so the UI can pass translations.
+    The figure is not registered with pyplot: nothing to close, safe to build per request.
+    """
+    labels = labels or {}
+    x = result.period_starts
+    rating, low, high, votes = (result.matrix(f) for f in ("rating", "ci_low", "ci_high", "votes"))
+    fig = Figure(figsize=(8.0, 4.5), layout="constrained")
+    ax = fig.subplots()
+    # As in the leaderboard, an unbounded side (a model separated in its period) reaches the plot's edge.
+    bounded = np.concatenate([a[np.isfinite(a)] for a in (rating, low, high)])
+    margin = 0.1 * max(1.0, float(np.ptp(bounded))) if bounded.size else 1.0
+    low = np.where(np.isneginf(low), bounded.min(initial=np.inf) - margin, low)
+    high = np.where(np.isposinf(high), bounded.max(initial=-np.inf) + margin, high)
+    few = votes < result.min_votes  # NaN (did not play) compares False
+    few_text = few_votes_label.format(n=result.min_votes)
+    for k, model in enumerate(result.models):
+        if np.isnan(rating[:, k]).all():
+            continue
+        # NaN periods (the model did not play) break the line and the band rather than bridging them.
+        (line,) = ax.plot(x, rating[:, k], marker="o", markersize=3, label=labels.get(model, model))
+        ax.fill_between(x, low[:, k], high[:, k], color=line.get_color(), alpha=0.15, linewidth=0)
+        if few[:, k].any():
+            ax.scatter(x[few[:, k]], rating[few[:, k], k], s=30, facecolors="white", edgecolors=line.get_color(),
+                       zorder=3, label=few_text)
+            few_text = "_nolegend_"  # one legend entry for all models
+    if alarms:
+        period = {start: t for t, start in enumerate(x)}
+        points = []
+        for alarm in alarms:
+            t = period.get(alarm.period_start)
+            known = t is not None and alarm.model in result.models
+            value = rating[t, result.models.index(alarm.model)] if known else np.nan
+            if np.isnan(value):
+                raise ValueError(f"alarm for {alarm.model} in the period from {alarm.period_start} has no rating in "
+                                 "the result; compute both from the same battles and period")
+            points.append((alarm.period_start, value))
+        xs, ys = zip(*points, strict=True)
+        ax.scatter(np.array(xs), np.array(ys), s=140, facecolors="none", edgecolors="red", linewidths=1.5, zorder=4,
+                   label=alarm_label)
+    if x.size <= 12:  # a tick on each period start (a Monday for weeks), not on matplotlib's round dates
+        ax.set_xticks(x, [str(start.astype("datetime64[D]")) for start in x], rotation=30, ha="right")
+    else:
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{ylabel} ({interval_label.format(level=result.level)})")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return fig
