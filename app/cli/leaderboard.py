@@ -22,6 +22,7 @@ from rich.table import Table
 from arena.battle_table import DIMENSIONS, prepare_battles, read_battles
 from arena.ratings.bradley_terry import DEFAULT_ALPHA, Anchor
 from arena.ratings.leaderboard import CI_METHODS, DEFAULT_MIN_VOTES, Leaderboard, build_leaderboard
+from arena.ratings.scrutiny import Scrutiny, scrutinize
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,30 @@ def render_table(board: Leaderboard, console: Console) -> None:
                       f"({_number(two.elo_gap_low)} – {_number(two.elo_gap_high)})")
 
 
+def render_scrutiny(board: Leaderboard, checks: Scrutiny, console: Console) -> None:
+    margins = Table(title="Rank robustness: added votes that would swap each adjacent pair (Min et al. 2025)")
+    for column in ("upper", "lower", "gap", "votes to swap", "share of all votes"):
+        margins.add_column(column, justify="left" if column in ("upper", "lower") else "right")
+    for m in checks.margins:
+        needed = m.describe().split(": ", 1)[-1]
+        share = "" if m.votes is None else f"{m.share_of_votes:.1%}"
+        margins.add_row(m.upper, m.lower, f"{m.rating_gap:.0f}", needed, share)
+    console.print(margins)
+    if checks.coordination is not None:
+        groups = checks.coordination.groups
+        console.print(f"Coordinated voting: {len(checks.coordination.flags)} voter-model pairs beyond what their battles "
+                      f"explain, {len(groups)} group(s)" + "".join(
+                          f"\n  {'for' if g.direction > 0 else 'against'} {g.model}: annotators {', '.join(g.annotators)}"
+                          for g in groups))
+    if checks.crowd is not None:
+        weighted = dict(zip(checks.crowd.models, checks.crowd.ratings(), strict=True))
+        console.print("Reliability-weighted (CrowdBT): " + ", ".join(
+            f"{r.model} {weighted[r.model]:.0f}" for r in board.rows if r.model in weighted))
+    for a in checks.alarms:
+        console.print(f"[yellow]change alarm:[/yellow] {a.model} in the week of {a.period_start.astype('datetime64[D]')}: "
+                      f"{a.shift:+.0f} Elo against its other weeks ({a.ci_low:+.0f} to {a.ci_high:+.0f})")
+
+
 def leaderboard(
     battles: Annotated[Path | None, typer.Option(help="Battles file (.jsonl/.json/.parquet), LMArena/FastChat schema.")] = None,
     dimension: Annotated[str, typer.Option(help="Which vote to rate: content, language or overall.")] = "overall",
@@ -112,6 +137,7 @@ def leaderboard(
     exclude_flagged: Annotated[bool, typer.Option("--exclude-flagged", help="Leave out votes marked flagged and, from the database, annotators with an open quality flag not cleared by an admin (as the Leaderboard tab does).")] = False,
     output_format: Annotated[str, typer.Option("--format", help="Output: table, json or csv.")] = "table",
     plot: Annotated[Path | None, typer.Option(help="Also write a PNG: ratings with CIs and the win-rate heatmap.")] = None,
+    scrutiny: Annotated[bool, typer.Option("--scrutiny/--no-scrutiny", help="Also say how hard the ranks are to rig (added votes that would swap each adjacent pair), which voters vote in concert, the ratings with voters weighted by reliability (CrowdBT), and weekly ratings with change alarms.")] = True,
 ) -> None:
     """Rank models by Bradley-Terry with confidence intervals."""
     err = Console(stderr=True)
@@ -134,16 +160,23 @@ def leaderboard(
                 table, ci=ci, rounds=rounds, seed=seed, level=level, anchor=pinned,
                 min_votes=min_votes, alpha=alpha, length_control=length_control,
             )
+        checks = None
+        if scrutiny and output_format != "csv":
+            with err.status("checking rank robustness, voters and change over time", spinner="dots"):
+                checks = scrutinize(table)
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from None
 
     if output_format == "json":
-        typer.echo(json.dumps(board.to_dict(), ensure_ascii=False, indent=2))
+        out = board.to_dict() | ({"scrutiny": checks.to_dict()} if checks is not None else {})
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         typer.echo(board.to_frame().to_csv(index=False), nl=False)
     else:
         render_table(board, Console())
+        if checks is not None:
+            render_scrutiny(board, checks, Console())
     if plot is not None:
         from arena.ratings.plot import plot_leaderboard  # matplotlib only when asked
 

@@ -110,3 +110,34 @@ def test_registered_in_the_kazarena_app():
 
     result = runner.invoke(kazarena, ["leaderboard", "--help"])
     assert result.exit_code == 0 and "--anchor" in result.output
+
+
+def test_scrutiny_finds_planted_rigging_and_a_silent_change(app, tmp_path):
+    """Battles with a planted group voting for one model and a model that got worse in the last week."""
+    weeks = []
+    for week, theta in enumerate(([0.6, 0.2, 0.0, -0.4], [0.6, 0.2, 0.0, -0.4], [0.6, 0.2, -0.9, -0.4])):
+        sim = simulate_battles(np.array(theta), 1500, seed=20 + week, models=("a", "b", "c", "d"))
+        start = 1_767_571_200 + week * 7 * 86400  # Mondays, 2026-01-05 on
+        weeks += [dict(r, tstamp=start + i * 300) for i, r in enumerate(sim.rows())]
+    rng = np.random.default_rng(1)
+    for i, row in enumerate(weeks):
+        row["annotator"] = f"p{i % 40}"
+        if i % 40 < 5 and "d" in (row["model_a"], row["model_b"]):  # p0..p4 always pick d
+            row["winner"] = "model_a" if row["model_a"] == "d" else "model_b"
+    path = tmp_path / "battles.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rng.permutation(weeks).tolist()), encoding="utf-8")
+
+    result = runner.invoke(app, ["leaderboard", "--battles", str(path), "--format", "json", "--ci", "sandwich"])
+    assert result.exit_code == 0, result.output
+    checks = json.loads(result.stdout)["scrutiny"]
+    assert len(checks["flip_margins"]) == 3 and all(m["votes"] > 0 for m in checks["flip_margins"])
+    (group,) = checks["coordinated_groups"]
+    assert (group["model"], group["direction"], sorted(group["annotators"])) == ("d", 1, [f"p{k}" for k in range(5)])
+    assert {a["model"] for a in checks["change_alarms"]} == {"c"}
+    assert set(checks["reliability_weighted"]["ratings"]) == {"a", "b", "c", "d"}
+    assert len(checks["reliability_weighted"]["reliability"]) == 40
+
+    table = runner.invoke(app, ["leaderboard", "--battles", str(path), "--ci", "sandwich"])
+    assert "Rank robustness" in table.stdout and "change alarm" in table.stdout and "for d: annotators" in table.stdout
+    plain = runner.invoke(app, ["leaderboard", "--battles", str(path), "--format", "json", "--no-scrutiny", "--ci", "sandwich"])
+    assert "scrutiny" not in json.loads(plain.stdout)
