@@ -28,13 +28,14 @@ from app.services.leaderboard import ROUNDS, SEED
 from app.ui.i18n import normalize_lang, t
 from arena.battle_table import DIMENSIONS
 from arena.ratings.leaderboard import Leaderboard, data_hash
-from arena.ratings.plot import plot_leaderboard
+from arena.ratings.plot import plot_leaderboard, plot_ratings_over_time
+from arena.ratings.scrutiny import Scrutiny, scrutinize
 from db.session import session_scope
 
 __all__ = ["ROUNDS", "SEED", "LeaderboardTab", "build_leaderboard_tab"]
 CACHE_SIZE = 32
 COLUMNS = ("lb_col_rank", "lb_col_model", "lb_col_rating", "lb_col_ci", "lb_col_votes", "lb_col_wlt")
-Outputs = tuple[Any, Any, Any, Any, Any]
+Outputs = tuple[Any, Any, Any, Any, Any, Any, Any]
 
 
 def _num(x: float, digits: int = 0) -> str:
@@ -143,21 +144,60 @@ def judge_markdown(report: dict[str, Any] | None, lg: str) -> str:
     return "\n\n".join(parts)
 
 
+def scrutiny_markdown(board: Leaderboard, checks: Scrutiny, labels: dict[str, str], lg: str) -> str:
+    """How robust the ranking is: flip margins, coordinated groups, CrowdBT ratings, change alarms."""
+    name = lambda m: labels.get(m, m)  # noqa: E731
+    parts = [f"### {t('lb_scrutiny_heading', lg)}", t("lb_margins_intro", lg)]
+    rows = []
+    for m in checks.margins:
+        if m.votes is None:
+            rows.append("- " + t("lb_margin_more", lg, upper=name(m.upper), lower=name(m.lower), cap=m.max_votes))
+        else:
+            rows.append("- " + t("lb_margin_row", lg, upper=name(m.upper), lower=name(m.lower), votes=m.votes,
+                                 share=_pct(m.share_of_votes)))
+    parts.append("\n".join(rows))
+    if checks.coordination is not None:
+        groups = checks.coordination.groups
+        parts += [t("lb_group_for" if g.direction > 0 else "lb_group_against", lg, who=", ".join(g.annotators),
+                    model=name(g.model)) for g in groups] or [t("lb_groups_none", lg)]
+    if checks.crowd is not None:
+        weighted = dict(zip(checks.crowd.models, checks.crowd.ratings(), strict=True))
+        parts.append(t("lb_crowd_heading", lg) + " " + ", ".join(
+            f"{name(r.model)} {_num(weighted[r.model])}" for r in board.rows if r.model in weighted))
+    parts += [t("lb_alarm_row", lg, model=name(a.model), week=str(a.period_start.astype("datetime64[D]")),
+                shift=f"{a.shift:+.0f}", low=f"{a.ci_low:+.0f}", high=f"{a.ci_high:+.0f}") for a in checks.alarms]
+    return "\n\n".join(parts)
+
+
+def over_time_chart(checks: Scrutiny, labels: dict[str, str], lg: str) -> Image.Image | None:
+    if checks.over_time is None or len(checks.over_time.period_starts) < 2:
+        return None  # one week is not a line
+    figure = plot_ratings_over_time(
+        checks.over_time, checks.alarms, labels=labels, title=t("lb_over_time", lg), xlabel=t("lb_over_time_x", lg),
+        ylabel=t("lb_over_time_y", lg), interval_label=t("lb_over_time_ci", lg), few_votes_label=t("lb_over_time_few", lg),
+        alarm_label=t("lb_over_time_alarm", lg))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
+
+
 class LeaderboardCache:
-    """Fitted boards and their charts by (data hash, dimension, topic); shared by all users, bounded."""
+    """Fitted boards, their charts and their scrutiny by (data hash, dimension, topic); shared by all users, bounded."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size, self.items = size, OrderedDict[tuple[str, str, str | None], tuple[Leaderboard, Image.Image]]()
+        self.size = size
+        self.items = OrderedDict[tuple[str, str, str | None], tuple[Leaderboard, Image.Image, Scrutiny]]()
         self.lock = threading.Lock()
         self.fits = 0  # how many boards were really computed (tests check the cache with it)
 
-    def get(self, key: tuple[str, str, str | None], table: Any) -> tuple[Leaderboard, Image.Image]:
+    def get(self, key: tuple[str, str, str | None], table: Any) -> tuple[Leaderboard, Image.Image, Scrutiny]:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
         board = boards.fit(table)
-        value = (board, chart(board))
+        value = (board, chart(board), scrutinize(table))
         with self.lock:
             self.fits += 1
             self.items[key] = value
@@ -185,11 +225,14 @@ class LeaderboardTab:
         self.two = gr.Markdown("", elem_id="lb-two")
         self.chart = gr.Image(type="pil", interactive=False, visible=False, label=t("lb_chart", lang),
                               elem_id="lb-chart", buttons=["download"])
+        self.scrutiny = gr.Markdown("", elem_id="lb-scrutiny")
+        self.over_time = gr.Image(type="pil", interactive=False, visible=False, label=t("lb_over_time", lang),
+                                  elem_id="lb-over-time", buttons=["download"])
         self.judge = gr.Markdown("", elem_id="lb-judge")
         self.shown = gr.State(False)  # redraw on a language switch only once the board was shown
         self.ui_lang = gr.State(lang)
         inputs = [self.dimension, self.topic, self.exclude, self.ui_lang]
-        outputs = [self.summary, self.table, self.two, self.chart, self.topic]
+        outputs = [self.summary, self.table, self.two, self.chart, self.topic, self.scrutiny, self.over_time]
         # Opening the tab shows the board at once; the button re-reads the votes while it is open.
         shown = gr.on([tab.select, self.refresh_btn.click], self.refresh, inputs=inputs, outputs=outputs,
                       api_visibility="private")
@@ -215,17 +258,20 @@ class LeaderboardTab:
         topic_update = gr.update(choices=topic_choices, value=topic)
         hidden = gr.update(visible=False)
         if chosen.table is None:
-            return t(f"lb_{chosen.empty_reason}", lg), hidden, "", hidden, topic_update
+            return t(f"lb_{chosen.empty_reason}", lg), hidden, "", hidden, topic_update, "", hidden
         table = chosen.table
-        board, image = self.cache.get((data_hash(table), table.dimension, table.topic), table)
+        board, image, checks = self.cache.get((data_hash(table), table.dimension, table.topic), table)
+        labels = model_labels(self.runtime.manager)
+        frame = board_frame(board, labels, lg)
+        weekly = over_time_chart(checks, labels, lg)
         return (summary_markdown(board, len(chosen.excluded), lg),
-                gr.update(value=board_frame(board, model_labels(self.runtime.manager), lg),
-                          headers=[t(c, lg) for c in COLUMNS], visible=True),
-                two_models_markdown(board, lg), gr.update(value=image, visible=True), topic_update)
+                gr.update(value=frame, headers=list(frame.columns), visible=True),
+                two_models_markdown(board, lg), gr.update(value=image, visible=True), topic_update,
+                scrutiny_markdown(board, checks, labels, lg), gr.update(value=weekly, visible=weekly is not None))
 
     def redraw(self, shown: bool, dimension: str, topic: str | None, exclude_flagged: bool, lg: str) -> Outputs:
         if not shown:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+            return (gr.update(),) * 7
         return self.refresh(dimension, topic, exclude_flagged, lg)
 
     def judge_section(self, lg: str) -> str:
@@ -247,6 +293,7 @@ class LeaderboardTab:
             (self.refresh_btn, lambda lg: gr.Button(t("lb_refresh", lg))),
             (self.table, lambda lg: gr.Dataframe(label=t("lb_table", lg))),
             (self.chart, lambda lg: gr.Image(label=t("lb_chart", lg))),
+            (self.over_time, lambda lg: gr.Image(label=t("lb_over_time", lg))),
         ]
 
 

@@ -139,6 +139,11 @@ def data_hash(table: BattleTable) -> str:
     }
     if table.len_a is not None and table.len_b is not None:
         columns["len_a"], columns["len_b"] = table.len_a, table.len_b
+    # who voted and when enter the analyses read beside the board (scrutiny), so they are part of the data
+    if table.annotator is not None:
+        columns["annotator"] = table.annotator
+    if table.tstamp is not None:
+        columns["tstamp"] = table.tstamp
     row_hashes = np.sort(pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).to_numpy())
     return hashlib.sha256(row_hashes.tobytes()).hexdigest()[:16]
 

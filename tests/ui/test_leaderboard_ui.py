@@ -34,13 +34,14 @@ def board(sqlite_url):
 
 
 def _refresh(board, lang="en", dimension="overall", topic="", exclude=True):
-    summary, table, two, chart, topics = board.tab.refresh(dimension, topic, exclude, lang)
-    return SimpleNamespace(summary=summary, table=table, two=two, chart=chart, topics=topics)
+    summary, table, two, chart, topics, scrutiny, weekly = board.tab.refresh(dimension, topic, exclude, lang)
+    return SimpleNamespace(summary=summary, table=table, two=two, chart=chart, topics=topics, scrutiny=scrutiny,
+                           weekly=weekly)
 
 
 def _wlt(shown, model: str) -> str:
     frame = shown.table["value"]
-    names = frame[t("lb_col_model", "en")].str.removesuffix(" *")
+    names = frame[t("lb_col_model", "en")].str.removesuffix(" †").str.removesuffix(" *")
     row = frame[(names == model) | names.str.endswith(f"({model})")]
     assert len(row) == 1, frame
     return row.iloc[0][t("lb_col_wlt", "en")]
@@ -210,3 +211,25 @@ def test_judge_section_shows_the_cli_kappa_confusion_and_bias(board, monkeypatch
         assert "| position |" in text  # the bias table
     # the 8 votes: judge agrees on 5 (left/A twice, right/B twice, tie/tie once)
     assert cli["dimensions"]["content"]["overall"]["three_class"]["raw_agreement"] == 5 / 8
+
+
+def test_robustness_reliability_and_weekly_ratings_are_shown_in_the_language_asked(board):
+    from datetime import timedelta
+
+    from db.models import Vote
+
+    me, _ = annotator(board.url)
+    _vote_many(board.url, me, 12, content="left")
+    _vote_many(board.url, me, 6, content="right")
+    shown = _refresh(board, "ru")
+    assert shown.scrutiny.startswith(f"### {t('lb_scrutiny_heading', 'ru')}")
+    assert t("lb_margins_intro", "ru") in shown.scrutiny and t("lb_crowd_heading", "ru") in shown.scrutiny
+    assert "Model One · 0.5B · instruct / Model Two · 270M · base: " in shown.scrutiny  # the labels people see
+    assert shown.weekly["visible"] is False  # one week of votes is not a line yet
+    with session_scope(board.url) as s:  # half of the votes a fortnight earlier: two weeks to draw
+        for vote in s.query(Vote).order_by(Vote.id).limit(9):
+            vote.created_at = vote.created_at - timedelta(days=14)
+    shown = _refresh(board, "kk")
+    width, height = shown.weekly["value"].size
+    assert shown.weekly["visible"] and width > 400 and height > 250
+    assert t("lb_groups_none", "kk") in shown.scrutiny
