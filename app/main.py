@@ -14,6 +14,7 @@ from app.api.headers import SecurityHeadersMiddleware
 from app.api.limits import BodyLimitMiddleware
 from app.api.routes import arena, chat, eval_results, export, generate, health, openai_compat
 from app.runtime import build_runtime
+from app.services.ledger import record_contestants
 from app.serving import calllog
 from app.serving.grounding import load_grounder
 from app.serving.manager import ModelManager
@@ -22,6 +23,7 @@ from app.serving.registry import load_models_config
 from app.settings import Settings, get_settings
 from app.ui import mount_ui
 from db.migrate import upgrade
+from db.session import session_scope
 
 _DEFAULT: object = object()
 
@@ -41,6 +43,9 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade(settings.database_url)  # the schema is always current before the first request
+        with session_scope(settings.database_url) as session:  # committed before the app reports ready
+            record_contestants(session=session, specs=list(manager.contestants.values()),
+                               models_dir=settings.models_dir)
         if owns_manager and settings.manage_servers:
             await manager.start()
         # Everything built so far (Gradio, torch, pandas: millions of objects) lives as long as the app;

@@ -256,3 +256,24 @@ class ExportSecret(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     salt: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ContestantEvent(Base):
+    """The transparency ledger: a row each time a served contestant appeared, changed, was reweighted or
+    stopped being served, written at start-up (app/services/ledger.py).
+
+    Rows are never updated and each carries the contestant's whole state after the event, so the newest
+    row per model is its last known state and the history survives silent edits of models.yaml.
+    """
+
+    __tablename__ = "contestant_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    model: Mapped[str] = mapped_column(String(128), index=True)
+    event: Mapped[str] = mapped_column(String(16))  # added | changed | weight | retired
+    revision: Mapped[str] = mapped_column(String(64))  # short hash of the weights and answer-shaping settings
+    source: Mapped[str] = mapped_column(Text)  # where the weights come from, e.g. packaged:<name>, lora:<dir>
+    kind: Mapped[str] = mapped_column(String(16))  # base | instruct | fine-tuned
+    arena_weight: Mapped[float] = mapped_column(Float)  # configured sampling weight; 0 on a retired row
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what the revision hashes: weights, prompt, ...
+    description: Mapped[str] = mapped_column(Text, default="")  # what changed, in words

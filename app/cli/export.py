@@ -39,9 +39,9 @@ def export(
     token: Annotated[str | None, typer.Option(help="Hub write token for --push-to-hub (default: $HF_TOKEN).")] = None,
     public: Annotated[bool, typer.Option("--public", help="Create the Hub repository public (default: private).")] = False,
 ) -> None:
-    """Export votes, battles, chat feedback, judge verdicts, annotator profiles and DPO pairs.
+    """Export votes, battles, chat feedback, judge verdicts, annotator profiles, DPO pairs and the contestant ledger.
 
-    The folder loads with datasets.load_dataset(OUT_DIR, CONFIG). IINs, IBANs, phone numbers, e-mails, ID-card, passport and card numbers, and names after "менің атым" / "меня зовут" / "my name is" are replaced by placeholders; annotator ids are HMAC-SHA256-hashed with KAZARENA_SECRET_SALT (refused if shorter than 16 characters or a known default; unset: a random salt generated at the first export and kept in the database). The same database and options give byte-identical files.
+    The folder loads with datasets.load_dataset(OUT_DIR, CONFIG). IINs, IBANs, phone numbers, e-mails, ID-card, passport and card numbers, and names after "менің атым" / "меня зовут" / "my name is" are replaced by placeholders; annotator ids are HMAC-SHA256-hashed with KAZARENA_SECRET_SALT (refused if shorter than 16 characters or a known default; unset: a random salt generated at the first export and kept in the database). The contestant ledger (configs contestants and contestant_events: every model ever served, its revisions, weights over time, retirement and vote counts) always covers the whole database. The same database and options give byte-identical files.
     """
     from app.cli.database import database
     from app.settings import get_settings

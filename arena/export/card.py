@@ -122,6 +122,18 @@ def render_card(summary: ExportSummary) -> str:
         + "(The export records no clock time of its own, so the same database and options give "
         "byte-identical files.)", "",
         "## Selection", "", *_selection(summary), "",
+        "## Contestant ledger", "",
+        "`contestants` and `contestant_events` cover every contestant the arena ever served, whatever the "
+        "selection above: when it was added, changed or retired and its configured sampling weight over time, "
+        "so a model withdrawn, swapped or reweighted without notice still shows. A `revision` is the first 12 "
+        "hex digits of a SHA-256 over what answered: the pinned GGUF checksum of a packaged model; the name, "
+        "size and first and last MiB of each served file of a local model or LoRA adapter; the name of a Hub "
+        "model or external server (their weights are not visible to the arena); and the settings that shape "
+        "the answers (pipeline, system prompt, sampling, serving options). Weights are the configured ones: "
+        "the sampler also favours pairs with few votes and skips servers that are down, so the probability a "
+        "pair was actually drawn with is each battle's `sampling_prob`. `n_votes` counts every stored vote, "
+        "those this selection leaves out included. `battles.model_a_revision` is not this revision; a vote's "
+        "`tstamp` against `contestant_events` tells which revision answered.", "",
         "## Licence", "",
         "Votes, comments, judgments, annotator profiles and model answers: "
         "[CC BY 4.0](https://creativecommons.org/licenses/by/4.0/).",
@@ -142,8 +154,8 @@ def render_card(summary: ExportSummary) -> str:
         "by trying every small id; the same annotator has the same `judge` value in every export made "
         "with this salt. Chat conversation ids are hashed the same way.",
         "- Every free-text field (prompts, answers, comments, feedback reasons, judge replies, sampling "
-        "parameters, annotator education and region) was scanned, and each match was replaced by a "
-        "typed placeholder:", "",
+        "parameters, annotator education and region, contestant sources, settings and descriptions) was "
+        "scanned, and each match was replaced by a typed placeholder:", "",
         "| type | placeholder | replacements |", "|---|---|---|",
         *[f"| {_PII_NAMES[kind]} | `{PLACEHOLDERS[kind]}` | {summary.pii.get(kind, 0)} |"
           for kind in PLACEHOLDERS],

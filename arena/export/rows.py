@@ -9,6 +9,11 @@ empty.
 ``arena.records.voted_battle_rows`` serves the statistics; the export needs more
 columns (revisions, sampling parameters, comments, consent), hence its own query with
 the same exclusions (banned voters, gold and flagged battles) by default.
+
+The contestant ledger (``contestant_ledger``) is read here too, because the export may not
+import ``app``; ``app.services.ledger`` writes the events at start-up and serves the same
+summary to the rest of the app. The ledger is the whole arena's history: the export's
+window, model list and exclusions do not apply to it.
 """
 
 from __future__ import annotations
@@ -16,17 +21,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from arena.export.options import ExportOptions, IdHasher
 from arena.export.pii import scrub_json, scrub_text
-from db.models import Annotator, Battle, ConversationTask, JudgeVerdict, Message, Vote
+from db.models import Annotator, Battle, ContestantEvent, ConversationTask, JudgeVerdict, Message, Vote
 
-__all__ = ["Scrubber", "VoteRecord", "annotator_rows", "feedback_rows", "judgment_rows", "vote_records"]
+__all__ = ["ContestantLedger", "Scrubber", "VoteRecord", "annotator_rows", "contestant_event_rows",
+           "contestant_ledger", "contestant_rows", "feedback_rows", "judgment_rows", "vote_records"]
 
 
 class Scrubber:
@@ -262,3 +269,95 @@ def annotator_rows(*, session: Session, votes_by_annotator: dict[int, int], hash
                 "n_votes": votes_by_annotator[r.id],
             })
     return sorted(rows, key=lambda row: row["judge"])
+
+
+@dataclass(frozen=True)
+class ContestantLedger:
+    """One contestant's history, folded from its ``contestant_events`` rows (oldest first)."""
+
+    model: str
+    kind: str
+    revision: str  # the current one, or the last one served if retired
+    source: str
+    arena_weight: float  # configured weight now; 0 once retired
+    served: bool  # served at the last start-up
+    added_at: datetime  # first served
+    changed_at: datetime | None  # last change of revision, source or kind; None if never
+    retired_at: datetime | None  # when it stopped being served; None while served
+    revision_since: datetime  # since when the current revision has answered (its added or changed event)
+    n_revisions: int  # distinct revisions ever served under this name
+    weights: tuple[tuple[datetime, float], ...]  # (from when, configured weight), one entry per change
+    n_battles: int  # battles it was drawn into, voted or not
+    n_votes: int  # votes on those battles, every stored vote (excluded annotators and battles too)
+    n_votes_current_revision: int  # those cast since revision_since
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+
+
+def _per_model(rows: Any) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for a, b, n in rows:
+        counts[a] += n
+        counts[b] += n
+    return counts
+
+
+def contestant_ledger(*, session: Session) -> list[ContestantLedger]:
+    """Every contestant ever served, sorted by name, with its revisions, weights and vote counts."""
+    history: dict[str, list[ContestantEvent]] = {}
+    for event in session.scalars(select(ContestantEvent).order_by(ContestantEvent.id)):
+        history.setdefault(event.model, []).append(event)
+    pair = (Battle.model_a, Battle.model_b)
+    battles = _per_model(session.execute(select(*pair, func.count()).group_by(*pair)))
+    votes = _per_model(session.execute(select(*pair, func.count(Vote.id)).join(Vote, Vote.battle_id == Battle.id)
+                                       .group_by(*pair)))
+    out = []
+    for model in sorted(history):
+        events = history[model]
+        last = events[-1]
+        starts = [e for e in events if e.event in ("added", "changed")]
+        since = _utc(starts[-1].created_at)
+        weights: list[tuple[datetime, float]] = []
+        for e in events:
+            if not weights or e.arena_weight != weights[-1][1]:
+                weights.append((_utc(e.created_at), e.arena_weight))
+        changed = [e for e in events if e.event == "changed"]
+        current = session.scalar(
+            select(func.count(Vote.id)).join(Battle, Vote.battle_id == Battle.id)
+            .where(or_(Battle.model_a == model, Battle.model_b == model), Vote.created_at >= since))
+        out.append(ContestantLedger(
+            model=model, kind=last.kind, revision=last.revision, source=last.source,
+            arena_weight=last.arena_weight, served=last.event != "retired",
+            added_at=_utc(events[0].created_at), changed_at=_utc(changed[-1].created_at) if changed else None,
+            retired_at=_utc(last.created_at) if last.event == "retired" else None, revision_since=since,
+            n_revisions=len({e.revision for e in events}), weights=tuple(weights), n_battles=battles[model],
+            n_votes=votes[model], n_votes_current_revision=current or 0))
+    return out
+
+
+def contestant_rows(*, session: Session, scrub: Scrubber) -> list[dict[str, Any]]:
+    """The ``contestants`` config: ``contestant_ledger`` with times as Unix seconds."""
+    return [{
+        "model": c.model, "kind": c.kind, "revision": c.revision, "source": scrub.text(c.source),
+        "served": c.served, "arena_weight": c.arena_weight, "added_tstamp": epoch(c.added_at),
+        "changed_tstamp": epoch(c.changed_at), "retired_tstamp": epoch(c.retired_at),
+        "revision_tstamp": epoch(c.revision_since), "n_revisions": c.n_revisions,
+        "weight_history": [{"tstamp": epoch(at), "arena_weight": w} for at, w in c.weights],
+        "n_battles": c.n_battles, "n_votes": c.n_votes, "n_votes_current_revision": c.n_votes_current_revision,
+    } for c in contestant_ledger(session=session)]
+
+
+def contestant_event_rows(*, session: Session, scrub: Scrubber) -> Iterator[dict[str, Any]]:
+    """The ``contestant_events`` config: the ledger's rows as written, in id order."""
+    e = ContestantEvent
+    query = select(e.id, e.created_at, e.model, e.event, e.revision, e.source, e.kind, e.arena_weight,
+                   e.settings, e.description).order_by(e.id)
+    for r in session.execute(query):
+        yield {
+            "event_id": r.id, "model": r.model, "event": r.event, "revision": r.revision,
+            "source": scrub.text(r.source), "kind": r.kind, "arena_weight": r.arena_weight,
+            "settings": scrub.json_text(r.settings or {}), "description": scrub.text(r.description),
+            "tstamp": epoch(r.created_at),
+        }

@@ -150,5 +150,41 @@ DPO = ConfigSpec("dpo", "Preference pairs for DPO from decisive human votes (TRL
     ("tstamp", _F, "vote time, Unix seconds UTC"),
 ))
 
+WEIGHT_STEP = pa.struct([("tstamp", _F), ("arena_weight", _F)])
+
+CONTESTANTS = ConfigSpec("contestants", "Every contestant ever served, whatever the selection: revisions, sampling "
+                         "weights over time, retirement and vote counts.", (
+    ("model", _S, "contestant name, as in `battles.model_a` / `model_b`"),
+    ("kind", _S, "base, instruct or fine-tuned, as labelled now (or when retired)"),
+    ("revision", _S, "current revision (the last one served, if retired); see the ledger section"),
+    ("source", _S, "where the weights come from: packaged:, path:, hub:, external: or lora:"),
+    ("served", _B, "served at the arena's last start-up"),
+    ("arena_weight", _F, "configured relative chance to be drawn now (0: kept out of battles, or retired)"),
+    ("added_tstamp", _F, "first served, Unix seconds UTC"),
+    ("changed_tstamp", _F, "last change of revision, source or kind; null if never"),
+    ("retired_tstamp", _F, "when it stopped being served; null while served"),
+    ("revision_tstamp", _F, "since when the current revision has answered"),
+    ("n_revisions", _I, "distinct revisions served under this name"),
+    ("weight_history", pa.list_(WEIGHT_STEP), "configured weight from each `tstamp` on, one entry per change"),
+    ("n_battles", _I, "battles it was drawn into, voted or not, in the whole database"),
+    ("n_votes", _I, "votes on those battles in the whole database (excluded voters and battles too)"),
+    ("n_votes_current_revision", _I, "those votes cast since `revision_tstamp`"),
+))
+
+CONTESTANT_EVENTS = ConfigSpec("contestant_events", "The contestant ledger as written at each start-up: one row "
+                               "per contestant added, changed, reweighted or retired.", (
+    ("event_id", _I, "event id, in the order written"),
+    ("model", _S, "contestant name"),
+    ("event", _S, "added, changed (revision, source or kind), weight (arena_weight) or retired"),
+    ("revision", _S, "revision after the event (the last one served, for retired)"),
+    ("source", _S, "where the weights come from, after the event"),
+    ("kind", _S, "base, instruct or fine-tuned, after the event"),
+    ("arena_weight", _F, "configured weight after the event (0 for retired)"),
+    ("settings", _S, "what the revision hashes: weights fingerprint, pipeline, system prompt, sampling, "
+                     "serving options; JSON object with sorted keys"),
+    ("description", _S, "what changed, in words"),
+    ("tstamp", _F, "start-up that recorded it, Unix seconds UTC"),
+))
+
 CONFIGS: Mapping[str, ConfigSpec] = {spec.name: spec for spec in (BATTLES, VOTES, TURN_FEEDBACK, JUDGMENTS,
-                                                                 ANNOTATORS, DPO)}
+                                                                 ANNOTATORS, DPO, CONTESTANTS, CONTESTANT_EVENTS)}

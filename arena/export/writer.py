@@ -30,7 +30,15 @@ from sqlalchemy.orm import Session
 from arena.export.card import render_card
 from arena.export.options import ExportOptions, IdHasher
 from arena.export.pii import PII_TYPES
-from arena.export.rows import Scrubber, annotator_rows, feedback_rows, judgment_rows, vote_records
+from arena.export.rows import (
+    Scrubber,
+    annotator_rows,
+    contestant_event_rows,
+    contestant_rows,
+    feedback_rows,
+    judgment_rows,
+    vote_records,
+)
 from arena.export.salt import check_salt
 from arena.export.schema import CONFIGS, ConfigSpec
 
@@ -178,7 +186,12 @@ def export_dataset(*, session: Session, out_dir: Path, options: ExportOptions, s
         for row in annotator_rows(session=session, votes_by_annotator=dict(votes_by_annotator),
                                   hasher=hasher, scrub=scrub):
             annotators.add(row)
-    for done in (feedback, judgments, annotators):
+    with sink("contestants") as contestants, sink("contestant_events") as events:
+        for row in contestant_rows(session=session, scrub=scrub):
+            contestants.add(row)
+        for row in contestant_event_rows(session=session, scrub=scrub):
+            events.add(row)
+    for done in (feedback, judgments, annotators, contestants, events):
         counts[done.spec.name] = done.count
         files.extend(done.files)
 

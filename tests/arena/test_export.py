@@ -41,7 +41,8 @@ def test_every_config_round_trips_through_load_dataset(db_url, tmp_path):
     asel = filled.annotator_ids["asel_nurlankyzy"]
     out = tmp_path / "export"
     summary = run(db_url, out)
-    assert summary.counts == {"battles": 3, "votes": 3, "turn_feedback": 1, "judgments": 3, "annotators": 1, "dpo": 2}
+    assert summary.counts == {"battles": 3, "votes": 3, "turn_feedback": 1, "judgments": 3, "annotators": 1, "dpo": 2,
+                              "contestants": 3, "contestant_events": 6}
     rows = {name: load(out, name, tmp_path / "hf") for name in CONFIGS}
     assert {name: len(r) for name, r in rows.items()} == summary.counts
     for name, spec in CONFIGS.items():
@@ -93,8 +94,29 @@ def test_every_config_round_trips_through_load_dataset(db_url, tmp_path):
         "qwen-0.5b", "overall", 3, 1)
     assert multi["chosen"][-1]["content"] == "Қайталап жіберіңіз."
 
+    # The ledger covers the whole database (gold, flagged and banned votes count too), whatever the selection.
+    kaz, old, qwen = rows["contestants"]
+    day = 86400.0
+    assert kaz == {"model": "kaz-7b", "kind": "instruct", "revision": "rev-2", "source": "packaged:kaz-7b",
+                   "served": True, "arena_weight": 1.0, "added_tstamp": 1772366400.0 - day / 4,
+                   "changed_tstamp": 1772366400.0 + 1.75 * day, "retired_tstamp": None,
+                   "revision_tstamp": 1772366400.0 + 1.75 * day, "n_revisions": 2,
+                   "weight_history": [{"tstamp": 1772366400.0 - day / 4, "arena_weight": 1.0}],
+                   "n_battles": 6, "n_votes": 6, "n_votes_current_revision": 4}  # battles of days 3 to 6
+    assert (old["served"], old["retired_tstamp"], old["arena_weight"], old["n_votes"]) == (
+        False, 1772366400.0 + 3 * day, 0.0, 0)
+    assert [w["arena_weight"] for w in old["weight_history"]] == [1.0, 0.0]
+    assert [(w["tstamp"], w["arena_weight"]) for w in qwen["weight_history"]] == [
+        (1772366400.0 - day / 4, 1.0), (1772366400.0 + 0.75 * day, 2.0)]
+    assert (qwen["n_votes_current_revision"], qwen["changed_tstamp"]) == (6, None)
+    events = rows["contestant_events"]
+    assert [(e["model"], e["event"]) for e in events] == [
+        ("kaz-7b", "added"), ("qwen-0.5b", "added"), ("old-model", "added"), ("qwen-0.5b", "weight"),
+        ("kaz-7b", "changed"), ("old-model", "retired")]
+    assert json.loads(events[4]["settings"]) == {"pipeline": "plain", "system_prompt": "Сұрақтарды [EMAIL] жібер"}
+
     # Every replacement counted once, where it was found (DPO reuses scrubbed battles).
-    assert summary.pii == {"email": 7, "iban": 0, "card": 1, "iin": 4, "phone": 6, "passport": 1, "id_card": 3,
+    assert summary.pii == {"email": 8, "iban": 0, "card": 1, "iin": 4, "phone": 6, "passport": 1, "id_card": 3,
                            "name": 0}
 
 
@@ -147,7 +169,8 @@ def test_same_database_and_salt_give_identical_bytes_and_salt_changes_hashes(sql
 def test_window_and_model_filters(sqlite_url, tmp_path):
     fill(sqlite_url)
     day2 = run(sqlite_url, tmp_path / "d2", since=_utc("2026-03-02"), until=_utc("2026-03-03"))
-    assert day2.counts == {"battles": 1, "votes": 1, "turn_feedback": 0, "judgments": 0, "annotators": 1, "dpo": 0}
+    assert day2.counts == {"battles": 1, "votes": 1, "turn_feedback": 0, "judgments": 0, "annotators": 1, "dpo": 0,
+                           "contestants": 3, "contestant_events": 6}  # the ledger is never windowed
     later = run(sqlite_url, tmp_path / "late", since=_utc("2026-03-07"))
     assert (later.counts["votes"], later.counts["turn_feedback"], later.counts["judgments"]) == (0, 1, 3)
     assert run(sqlite_url, tmp_path / "one", models=("kaz-7b",)).counts["votes"] == 0  # both models must be listed
@@ -177,6 +200,8 @@ def test_card_lists_configs_counts_licence_consent_and_pii(sqlite_url, tmp_path)
         (files,) = config["data_files"]
         assert (out / files["path"]).is_file() and files["split"] == "train"
     assert "| `battles` | 3 |" in body and "| `dpo` | 2 |" in body
+    assert "| `contestants` | 3 |" in body and "| `contestant_events` | 6 |" in body
+    assert "## Contestant ledger" in body and "whatever the selection" in body
     assert "Votes from 2026-03-01 12:00:00 UTC to 2026-03-03 12:00:00 UTC" in body
     assert "CC BY-SA 4.0" in body and "1 battle rows in this export" in body
     assert "- `2026-11-v1`: 3" in body

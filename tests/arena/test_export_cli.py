@@ -1,6 +1,7 @@
 """`kazarena export` through Typer's runner: a real export, option parsing, and the checks on
 --push-to-hub that run before anything is written (the Hub itself is unreachable here)."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -42,6 +43,9 @@ def test_export_writes_the_folder_and_reports_counts(sqlite_url, tmp_path):
     assert result.exit_code == 0, result.output
     assert "battles" in said(result) and "iin 2" in said(result)
     assert (out / "battles/train.parquet").is_file() and (out / "dpo/train.jsonl").is_file()
+    ledger = [json.loads(line) for line in (out / "contestants/train.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(c["model"], c["served"]) for c in ledger] == [("kaz-7b", True), ("old-model", False), ("qwen-0.5b", True)]
+    assert len((out / "contestant_events/train.jsonl").read_text(encoding="utf-8").splitlines()) == 6
     assert "- gold control battles: included" in (out / "README.md").read_text(encoding="utf-8")
 
     again = invoke(sqlite_url, out)

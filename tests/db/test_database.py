@@ -9,11 +9,12 @@ from db.models import Annotator, Battle, Vote
 from db.session import get_engine, session_scope
 
 TABLES = {"api_keys", "generations", "annotators", "battles", "messages", "votes", "judge_verdicts",
-          "annotator_sessions", "conversation_tasks", "eval_results", "annotator_flag_reviews", "export_secret"}
+          "annotator_sessions", "conversation_tasks", "eval_results", "annotator_flag_reviews", "export_secret",
+          "contestant_events"}
 
 
 def test_migrations_create_every_table_and_round_trip(db_url):
-    assert current(db_url) == "0007"
+    assert current(db_url) == "0008"
     assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
     # 0005 dropped what nothing used: the models table and the battle columns of messages
     assert "models" not in inspect(get_engine(db_url)).get_table_names()

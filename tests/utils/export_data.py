@@ -10,12 +10,12 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from db.models import Annotator, Battle, ConversationTask, JudgeVerdict, Message, Vote
+from db.models import Annotator, Battle, ContestantEvent, ConversationTask, JudgeVerdict, Message, Vote
 from db.session import session_scope
 
 # Planted personal data. The IIN's check digit is right (900101 300 12 → 6; see test_pii).
@@ -36,6 +36,9 @@ PROMPT = f"Сәлеметсіз бе! Менің ЖСН-ім {IIN}, телефо
 ANSWER_A = f"Зейнетақы туралы ақпаратты {EMAIL} мекенжайына жазыңыз немесе eGov порталына кіріңіз."
 ANSWER_B = "Зейнетақы 63 жастан бастап төленеді, 2024 жылы орташа мөлшері 120 000 теңге болды."
 COMMENT = f"А жауабы жақсы. Менің картам {CARD}, паспорт {PASSPORT} — оны жазбаңыздар."
+
+
+LEDGER_EARLY = timedelta(hours=6)  # ledger events come from start-ups before that day's vote
 
 
 def at(day: int) -> datetime:
@@ -129,6 +132,20 @@ def fill(url: str) -> Filled:
                            created_at=at(8), raw_text="[[1]]"))
         s.add(JudgeVerdict(item_id="ift-3", judge_model="judge-local", prompt_hash="q" * 64, verdict="tie",
                            created_at=at(9), raw_text="[[0]]"))
+        # The contestant ledger: three models added on day 1, qwen reweighted on day 2, kaz-7b given a
+        # new system prompt (with an e-mail in it) early on day 3, old-model retired on day 4 unvoted.
+        def event(model: str, kind: str, when: datetime, weight: float = 1.0, revision: str = "rev-1",
+                  prompt: str | None = None) -> None:
+            s.add(ContestantEvent(created_at=when, model=model, event=kind, revision=revision, kind="instruct",
+                                  source=f"packaged:{model}", arena_weight=weight,
+                                  settings={"pipeline": "plain", "system_prompt": prompt},
+                                  description="first served" if kind == "added" else kind))
+
+        for model in ("kaz-7b", "qwen-0.5b", "old-model"):
+            event(model, "added", at(1) - LEDGER_EARLY)
+        event("qwen-0.5b", "weight", at(2) - LEDGER_EARLY, weight=2.0)
+        event("kaz-7b", "changed", at(3) - LEDGER_EARLY, revision="rev-2", prompt=f"Сұрақтарды {EMAIL} жібер")
+        event("old-model", "retired", at(4), weight=0.0)
         return Filled({a.username: a.id for a in (asel, bolat, dana)}, frozenset({v1.id, v2.id, v3.id}),
                       v_gold.id, v_flagged.id, v_banned.id)
 
