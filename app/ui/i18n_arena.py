@@ -305,6 +305,28 @@ ARENA_STRINGS: dict[str, dict[str, str]] = {
         "ru": "Знак «*» означает предварительный рейтинг: у модели меньше {n} голосов.",
         "en": "A «*» marks a provisional rating: the model has fewer than {n} votes.",
     },
+    "lb_explain": {
+        "kk": "**Орны (UB)** — модель сене алатын ең жоғары орын: 1 + сенімділік аралығының төменгі шегі осы модельдің "
+              "жоғарғы шегінен жоғары тұрған модельдер саны. **95% аралық** — шын рейтинг 95% сенімділікпен жататын аралық.",
+        "ru": "**Место (UB)** — лучшее место, на которое модель может претендовать: 1 + число моделей, у которых нижняя "
+              "граница интервала выше верхней границы этой модели. **95% интервал** — диапазон, в котором истинный "
+              "рейтинг лежит с доверием 95%.",
+        "en": "**Rank (UB)** is the best rank the model can claim: 1 + the number of models whose lower bound is above "
+              "its upper bound. The **95% CI** is the range that holds the true rating with 95% confidence.",
+    },
+    "lb_left_out": {
+        "kk": "Есептелмеген дауыстар: белгі қойылған аннотаторлардың {annotators}, жеке белгі қойылған {flagged}, "
+              "осы өлшем бойынша дауысы жоқ {no_vote}, басқа тақырыптағы {other_topic}. Бұғатталған аннотаторлардың "
+              "дауыстары ешқашан есептелмейді.",
+        "ru": "Не учтено голосов: {annotators} от аннотаторов с флагами, {flagged} помеченных по отдельности, "
+              "{no_vote} без голоса по этому измерению, {other_topic} из других тем. Голоса заблокированных "
+              "аннотаторов не учитываются никогда.",
+        "en": "Votes left out: {annotators} by flagged annotators, {flagged} flagged one by one, {no_vote} without a "
+              "vote on this dimension, {other_topic} on other topics. Votes of banned annotators never count.",
+    },
+    "lb_updated": {"kk": "Жаңартылған уақыты: {time} (UTC).", "ru": "Обновлено: {time} (UTC).",
+                   "en": "Updated: {time} (UTC)."},
+    "lb_csv": {"kk": "Кестені CSV ретінде жүктеу", "ru": "Скачать таблицу в CSV", "en": "Download the table as CSV"},
     "lb_excluded": {"kk": "Есептелмеген аннотаторлар: {n}.", "ru": "Исключено аннотаторов: {n}.",
                     "en": "Annotators left out: {n}."},
     "lb_unbounded_note": {

@@ -15,6 +15,7 @@ import math
 import tempfile
 import threading
 from collections import OrderedDict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from db.session import session_scope
 __all__ = ["ROUNDS", "SEED", "LeaderboardTab", "build_leaderboard_tab"]
 CACHE_SIZE = 32
 COLUMNS = ("lb_col_rank", "lb_col_model", "lb_col_rating", "lb_col_ci", "lb_col_votes", "lb_col_wlt")
-Outputs = tuple[Any, Any, Any, Any, Any, Any, Any]
+Outputs = tuple[Any, Any, Any, Any, Any, Any, Any, Any]
 
 
 def _num(x: float, digits: int = 0) -> str:
@@ -58,10 +59,13 @@ def board_frame(board: Leaderboard, labels: dict[str, str], lg: str) -> pd.DataF
     return pd.DataFrame(rows, columns=[t(c, lg) for c in ("lb_col_group",) * grouped + COLUMNS])
 
 
-def summary_markdown(board: Leaderboard, excluded: int, lg: str) -> str:
+def summary_markdown(board: Leaderboard, excluded: int, lg: str, updated: datetime | None = None) -> str:
     h = board.header
     parts = [t("lb_summary", lg, battles=h.n_battles, models=h.n_models, method=h.method, level=f"{h.ci_level:.0%}",
-               anchor=h.anchor, hash=h.data_hash)]
+               anchor=h.anchor, hash=h.data_hash), t("lb_explain", lg)]
+    left = h.skipped
+    parts.append(t("lb_left_out", lg, annotators=left.excluded_annotator, flagged=left.flagged, no_vote=left.no_vote,
+                   other_topic=left.other_topic))
     if any(r.provisional for r in board.rows):
         parts.append(t("lb_provisional_note", lg, n=h.min_votes))
     if any(r.unbounded for r in board.rows):
@@ -71,7 +75,19 @@ def summary_markdown(board: Leaderboard, excluded: int, lg: str) -> str:
     if excluded:
         parts.append(t("lb_excluded", lg, n=excluded))
     parts += [f"⚠️ {w}" for w in h.warnings]
+    if updated is not None:
+        parts.append(t("lb_updated", lg, time=updated.strftime("%Y-%m-%d %H:%M")))
     return "\n\n".join(parts)
+
+
+def board_csv(board: Leaderboard) -> Path:
+    """The table as researchers take it (same columns as `kazarena leaderboard --format csv`)."""
+    h = board.header
+    name = f"kazarena-leaderboard-{h.dimension}-{h.topic or 'all'}-{h.data_hash}.csv"
+    path = Path(tempfile.gettempdir()) / "kazarena-ui" / "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    board.to_frame().to_csv(path, index=False)
+    return path
 
 
 def two_models_markdown(board: Leaderboard, lg: str) -> str:
@@ -222,6 +238,7 @@ class LeaderboardTab:
         self.summary = gr.Markdown("", elem_id="lb-summary")
         self.table = gr.Dataframe(headers=[t(c, lang) for c in COLUMNS], interactive=False, visible=False,
                                   label=t("lb_table", lang), elem_id="lb-table")
+        self.csv = gr.File(label=t("lb_csv", lang), visible=False, interactive=False, elem_id="lb-csv")
         self.two = gr.Markdown("", elem_id="lb-two")
         self.chart = gr.Image(type="pil", interactive=False, visible=False, label=t("lb_chart", lang),
                               elem_id="lb-chart", buttons=["download"])
@@ -232,7 +249,7 @@ class LeaderboardTab:
         self.shown = gr.State(False)  # redraw on a language switch only once the board was shown
         self.ui_lang = gr.State(lang)
         inputs = [self.dimension, self.topic, self.exclude, self.ui_lang]
-        outputs = [self.summary, self.table, self.two, self.chart, self.topic, self.scrutiny, self.over_time]
+        outputs = [self.summary, self.table, self.two, self.chart, self.topic, self.scrutiny, self.over_time, self.csv]
         # Opening the tab shows the board at once; the button re-reads the votes while it is open.
         shown = gr.on([tab.select, self.refresh_btn.click], self.refresh, inputs=inputs, outputs=outputs,
                       api_visibility="private")
@@ -258,20 +275,21 @@ class LeaderboardTab:
         topic_update = gr.update(choices=topic_choices, value=topic)
         hidden = gr.update(visible=False)
         if chosen.table is None:
-            return t(f"lb_{chosen.empty_reason}", lg), hidden, "", hidden, topic_update, "", hidden
+            return t(f"lb_{chosen.empty_reason}", lg), hidden, "", hidden, topic_update, "", hidden, hidden
         table = chosen.table
         board, image, checks = self.cache.get((data_hash(table), table.dimension, table.topic), table)
         labels = model_labels(self.runtime.manager)
         frame = board_frame(board, labels, lg)
         weekly = over_time_chart(checks, labels, lg)
-        return (summary_markdown(board, len(chosen.excluded), lg),
+        return (summary_markdown(board, len(chosen.excluded), lg, datetime.now(UTC)),
                 gr.update(value=frame, headers=list(frame.columns), visible=True),
                 two_models_markdown(board, lg), gr.update(value=image, visible=True), topic_update,
-                scrutiny_markdown(board, checks, labels, lg), gr.update(value=weekly, visible=weekly is not None))
+                scrutiny_markdown(board, checks, labels, lg), gr.update(value=weekly, visible=weekly is not None),
+                gr.update(value=str(board_csv(board)), visible=True))
 
     def redraw(self, shown: bool, dimension: str, topic: str | None, exclude_flagged: bool, lg: str) -> Outputs:
         if not shown:
-            return (gr.update(),) * 7
+            return (gr.update(),) * 8
         return self.refresh(dimension, topic, exclude_flagged, lg)
 
     def judge_section(self, lg: str) -> str:
@@ -294,6 +312,7 @@ class LeaderboardTab:
             (self.table, lambda lg: gr.Dataframe(label=t("lb_table", lg))),
             (self.chart, lambda lg: gr.Image(label=t("lb_chart", lg))),
             (self.over_time, lambda lg: gr.Image(label=t("lb_over_time", lg))),
+            (self.csv, lambda lg: gr.File(label=t("lb_csv", lg))),
         ]
 
 

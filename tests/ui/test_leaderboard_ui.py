@@ -34,9 +34,9 @@ def board(sqlite_url):
 
 
 def _refresh(board, lang="en", dimension="overall", topic="", exclude=True):
-    summary, table, two, chart, topics, scrutiny, weekly = board.tab.refresh(dimension, topic, exclude, lang)
+    summary, table, two, chart, topics, scrutiny, weekly, csv = board.tab.refresh(dimension, topic, exclude, lang)
     return SimpleNamespace(summary=summary, table=table, two=two, chart=chart, topics=topics, scrutiny=scrutiny,
-                           weekly=weekly)
+                           weekly=weekly, csv=csv)
 
 
 def _wlt(shown, model: str) -> str:
@@ -233,3 +233,19 @@ def test_robustness_reliability_and_weekly_ratings_are_shown_in_the_language_ask
     width, height = shown.weekly["value"].size
     assert shown.weekly["visible"] and width > 400 and height > 250
     assert t("lb_groups_none", "kk") in shown.scrutiny
+
+
+def test_the_board_explains_itself_counts_what_it_left_out_and_downloads_as_csv(board):
+    import pandas as pd
+
+    me, _ = annotator(board.url)
+    _vote_many(board.url, me, 5, content="left", language="right", overall="left", topic="pension")
+    _vote_many(board.url, me, 3, content="left", topic="id-card")
+    shown = _refresh(board, "kk", dimension="content", topic="pension")
+    assert t("lb_explain", "kk") in shown.summary
+    # 3 votes are on another topic; every vote here has a content label
+    assert t("lb_left_out", "kk", annotators=0, flagged=0, no_vote=0, other_topic=3) in shown.summary
+    assert "(UTC)" in shown.summary.splitlines()[-1]
+    frame = pd.read_csv(shown.csv["value"])
+    assert shown.csv["visible"] and set(frame["model"]) == {"m1", "m2"} and frame["votes"].tolist() == [5, 5]
+    assert frame.loc[frame["model"] == "m1", "wins"].item() == 5
