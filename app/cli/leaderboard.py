@@ -134,7 +134,7 @@ def leaderboard(
     ipw: Annotated[bool, typer.Option("--ipw", help="Weight battles by 1/sampling_prob (inverse propensity).")] = False,
     length_control: Annotated[bool, typer.Option("--length-control", help="Control for answer length (style control).")] = False,
     drop_invalid: Annotated[bool, typer.Option("--drop-invalid", help="Drop rows with unknown labels or self-battles instead of failing.")] = False,
-    exclude_flagged: Annotated[bool, typer.Option("--exclude-flagged", help="Leave out votes marked flagged and, from the database, annotators with an open quality flag not cleared by an admin (as the Leaderboard tab does).")] = False,
+    exclude_flagged: Annotated[bool, typer.Option("--exclude-flagged/--include-flagged", help="Leave out votes marked flagged and, from the database, annotators with an open quality flag not cleared by an admin, as the Leaderboard tab does (the default); --include-flagged counts them.")] = True,
     output_format: Annotated[str, typer.Option("--format", help="Output: table, json or csv.")] = "table",
     plot: Annotated[Path | None, typer.Option(help="Also write a PNG: ratings with CIs and the win-rate heatmap.")] = None,
     scrutiny: Annotated[bool, typer.Option("--scrutiny/--no-scrutiny", help="Also say how hard the ranks are to rig (added votes that would swap each adjacent pair), which voters vote in concert, the ratings with voters weighted by reliability (CrowdBT), and weekly ratings with change alarms.")] = True,

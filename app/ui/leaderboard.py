@@ -5,7 +5,7 @@ are not banned (arena.records); the fit is cached by the hash of the battles
 that enter it, so a Refresh with no new votes costs a database read and a hash.
 With "leave out flagged annotators", annotators with an open quality flag
 (arena.quality; not cleared by an admin, app.services.flag_reviews) and battles
-flagged one by one are left out, as `kazarena leaderboard --exclude-flagged` does.
+flagged one by one are left out, as `kazarena leaderboard` does by default.
 The Judge section is the database report of `kazarena agreement` (eval.judge.agreement)
 for the judge with the newest verdicts, rendered as Markdown.
 """

@@ -87,7 +87,8 @@ def test_a_clear_outlives_the_app_and_every_leaderboard_honours_it(db_url, monke
     _, biased = _votes(db_url)
     first = offline_app(db_url)
     assert _m1(first) == WITHOUT_BIASED  # the side-bias flag leaves the biased annotator out
-    assert _cli_m1(db_url, monkeypatch)[0] == WITH_BIASED  # without --exclude-flagged everyone counts
+    assert _cli_m1(db_url, monkeypatch, "--include-flagged")[0] == WITH_BIASED  # everyone counts
+    assert _cli_m1(db_url, monkeypatch)[0] == _cli_m1(db_url, monkeypatch, "--exclude-flagged")[0]  # as the tab: by default
     cli, note = _cli_m1(db_url, monkeypatch, "--exclude-flagged")
     assert cli == WITHOUT_BIASED and f"left out 1 flagged annotator(s): {biased}" in note
 
