@@ -104,10 +104,13 @@ def two_models_markdown(board: Leaderboard, lg: str) -> str:
         gap_high=_num(s.elo_gap_high))
 
 
-def chart(board: Leaderboard) -> Image.Image:
-    """arena.ratings.plot's figure (ratings with CI whiskers beside the win-rate heatmap) as an image."""
+def chart(board: Leaderboard, lg: str) -> Image.Image:
+    """arena.ratings.plot's figure (ratings with CI whiskers beside the win-rate heatmap) in the language asked."""
+    h = board.header
+    title = t(f"dim_{h.dimension}", lg) + (f" / {h.topic}" if h.topic else "")
     with tempfile.TemporaryDirectory() as tmp:
-        path = plot_leaderboard(board, Path(tmp) / "leaderboard.png")
+        path = plot_leaderboard(board, Path(tmp) / "leaderboard.png", title=title,
+                                rating_label=t("lb_plot_rating", lg), heatmap_title=t("lb_plot_heatmap", lg))
         return Image.open(io.BytesIO(path.read_bytes()))
 
 
@@ -199,27 +202,31 @@ def over_time_chart(checks: Scrutiny, labels: dict[str, str], lg: str) -> Image.
 
 
 class LeaderboardCache:
-    """Fitted boards, their charts and their scrutiny by (data hash, dimension, topic); shared by all users, bounded."""
+    """Fitted boards and their scrutiny by (data hash, dimension, topic), their charts by language too;
+    shared by all users, bounded."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
-        self.items = OrderedDict[tuple[str, str, str | None], tuple[Leaderboard, Image.Image, Scrutiny]]()
+        self.items = OrderedDict[tuple[str, str, str | None], tuple[Leaderboard, Scrutiny, dict[str, Image.Image]]]()
         self.lock = threading.Lock()
         self.fits = 0  # how many boards were really computed (tests check the cache with it)
 
-    def get(self, key: tuple[str, str, str | None], table: Any) -> tuple[Leaderboard, Image.Image, Scrutiny]:
+    def get(self, key: tuple[str, str, str | None], table: Any, lg: str) -> tuple[Leaderboard, Image.Image, Scrutiny]:
         with self.lock:
-            if key in self.items:
+            hit = self.items.get(key)
+            if hit is not None:
                 self.items.move_to_end(key)
-                return self.items[key]
-        board = boards.fit(table)
-        value = (board, chart(board), scrutinize(table))
-        with self.lock:
-            self.fits += 1
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
+        if hit is None:
+            hit = (boards.fit(table), scrutinize(table), {})
+            with self.lock:
+                self.fits += 1
+                self.items[key] = hit
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+        board, checks, charts = hit
+        if lg not in charts:
+            charts[lg] = chart(board, lg)
+        return board, charts[lg], checks
 
 
 class LeaderboardTab:
@@ -277,7 +284,7 @@ class LeaderboardTab:
         if chosen.table is None:
             return t(f"lb_{chosen.empty_reason}", lg), hidden, "", hidden, topic_update, "", hidden, hidden
         table = chosen.table
-        board, image, checks = self.cache.get((data_hash(table), table.dimension, table.topic), table)
+        board, image, checks = self.cache.get((data_hash(table), table.dimension, table.topic), table, lg)
         labels = model_labels(self.runtime.manager)
         frame = board_frame(board, labels, lg)
         weekly = over_time_chart(checks, labels, lg)

@@ -19,8 +19,18 @@ from arena.ratings.over_time import ChangeAlarm, RatingsOverTime  # noqa: E402
 __all__ = ["plot_leaderboard", "plot_ratings_over_time"]
 
 
-def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
-    """Write a PNG with the ratings (and their intervals) and the win-rate matrix."""
+def plot_leaderboard(
+    board: Leaderboard,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    rating_label: str = "rating ({level:.0%} CI, {method})",
+    heatmap_title: str = "win rate of row over column (ties half)",
+) -> Path:
+    """Write a PNG with the ratings (and their intervals) and the win-rate matrix.
+
+    ``title`` (default: the dimension and topic) and the two texts let a UI draw it in its language.
+    """
     path = Path(path)
     rows = board.rows
     names = [r.model + (" *" if r.provisional else "") for r in rows]
@@ -42,8 +52,9 @@ def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
         open_side = ~np.isfinite(side)
         ax_r.plot(shown[open_side], y[open_side], marker, color="tab:blue", linestyle="none")
     ax_r.set_yticks(y, names)
-    ax_r.set_xlabel(f"rating ({board.header.ci_level:.0%} CI, {board.header.ci_method})")
-    ax_r.set_title(f"{board.header.dimension}" + (f" / {board.header.topic}" if board.header.topic else ""))
+    ax_r.set_xlabel(rating_label.format(level=board.header.ci_level, method=board.header.ci_method))
+    h = board.header
+    ax_r.set_title(title if title is not None else h.dimension + (f" / {h.topic}" if h.topic else ""))
     ax_r.grid(axis="x", alpha=0.3)
 
     # Heatmap rows/columns follow the leaderboard order, so the top left is the leader.
@@ -52,7 +63,7 @@ def plot_leaderboard(board: Leaderboard, path: str | Path) -> Path:
     image = ax_h.imshow(np.ma.masked_invalid(rates), vmin=0.0, vmax=1.0, cmap="RdBu")
     ax_h.set_xticks(range(n), [r.model for r in rows], rotation=60, ha="right")
     ax_h.set_yticks(range(n), [r.model for r in rows])
-    ax_h.set_title("win rate of row over column (ties half)")
+    ax_h.set_title(heatmap_title, wrap=True)
     if n <= 12:
         for i in range(n):
             for j in range(n):

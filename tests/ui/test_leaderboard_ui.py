@@ -137,6 +137,8 @@ def test_refresh_is_cached_by_the_hash_of_the_battles(board):
     assert board.tab.cache.fits == 1
     assert list(again.table["value"].iloc[:, 2]) == list(first.table["value"].iloc[:, 2])
     assert again.table["value"].columns[0] == t("lb_col_rank", "kk")
+    # the figure is drawn in the language asked (its texts differ), from the same fit
+    assert list(again.chart["value"].getdata()) != list(first.chart["value"].getdata())
     cast(board.url, me, content="right")
     assert _wlt(_refresh(board), "m1") == "3 / 1 / 0" and board.tab.cache.fits == 2
     _refresh(board, dimension="content")  # another dimension is another board
