@@ -44,21 +44,33 @@ class Registration:
     age_confirmed: bool = False
 
 
-def validate(reg: Registration) -> None:
+def problems(reg: Registration) -> tuple[ServiceError, ...]:
+    """Everything wrong with a registration at once, in the order of the form (a person fixes them together)."""
+    found = []
     if not _USERNAME.match(reg.username):
-        raise ServiceError("invalid", "invalid_username", "username: 3-32 letters, digits, '.', '_' or '-'")
+        found.append(ServiceError("invalid", "invalid_username", "username: 3-32 letters, digits, '.', '_' or '-'"))
     if not 8 <= len(reg.password) <= 256:
-        raise ServiceError("invalid", "invalid_password", "password must be 8-256 characters")
+        found.append(ServiceError("invalid", "invalid_password", "password must be 8-256 characters"))
     if reg.proficiency not in PROFICIENCY:
-        raise ServiceError("invalid", "invalid_proficiency", f"Kazakh proficiency must be one of {', '.join(PROFICIENCY)}")
+        found.append(ServiceError("invalid", "invalid_proficiency",
+                                  f"Kazakh proficiency must be one of {', '.join(PROFICIENCY)}"))
     if reg.script not in SCRIPTS:
-        raise ServiceError("invalid", "invalid_script", "preferred script must be cyrillic or latin")
+        found.append(ServiceError("invalid", "invalid_script", "preferred script must be cyrillic or latin"))
     if len(reg.education) > 64 or len(reg.region) > 64:
-        raise ServiceError("invalid", "invalid_profile", "education and region: at most 64 characters")
+        found.append(ServiceError("invalid", "invalid_profile", "education and region: at most 64 characters"))
     if not (reg.consent and reg.age_confirmed):
-        raise ServiceError("invalid", "consent_required", "you must be 16 or older and accept the participation notice")
-    if reg.consent_version != CONSENT_VERSION:
-        raise ServiceError("invalid", "stale_consent", f"please read the current notice ({CONSENT_VERSION}) and accept it")
+        found.append(ServiceError("invalid", "consent_required",
+                                  "you must be 16 or older and accept the participation notice"))
+    elif reg.consent_version != CONSENT_VERSION:
+        found.append(ServiceError("invalid", "stale_consent",
+                                  f"please read the current notice ({CONSENT_VERSION}) and accept it"))
+    return tuple(found)
+
+
+def validate(reg: Registration) -> None:
+    """Refuse with the first problem (the REST error shape carries one code)."""
+    if found := problems(reg):
+        raise found[0]
 
 
 def register(*, session: Session, reg: Registration, role: str = "annotator") -> Annotator:

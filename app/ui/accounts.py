@@ -72,7 +72,8 @@ class AccountPanel:
                                            elem_id="login-password")
                 self.login_btn = gr.Button(t("login_btn", lang), variant="primary", scale=0, min_width=140,
                                            elem_id="login-submit")
-            with gr.Accordion(t("register_heading", lang), open=False, elem_id="register-box") as self.reg_box:
+            # Open: a newcomer registers first; someone returning is logged in again from the browser's token.
+            with gr.Accordion(t("register_heading", lang), open=True, elem_id="register-box") as self.reg_box:
                 with gr.Row():
                     self.reg_username = gr.Textbox(label=t("username", lang), max_lines=1, elem_id="reg-username")
                     self.reg_password = gr.Textbox(label=t("password", lang), type="password", max_lines=1,
@@ -82,6 +83,7 @@ class AccountPanel:
                                                 elem_id="reg-proficiency")
                     self.script = gr.Radio(script_choices(lang), value="cyrillic", label=t("script", lang),
                                            elem_id="reg-script")
+                self.rules = gr.Markdown(t("register_rules", lang), elem_id="reg-rules")
                 with gr.Row():
                     self.education = gr.Textbox(label=t("education", lang), max_lines=1, elem_id="reg-education")
                     self.region = gr.Textbox(label=t("region", lang), max_lines=1, elem_id="reg-region")
@@ -132,19 +134,24 @@ class AccountPanel:
             accounts.register(session=s, reg=reg)
 
     async def register(self, username: str, password: str, proficiency: str | None, education: str, region: str,
-                       script: str | None, accepted: bool, age_ok: bool, lg: str) -> Out:
-        """Register with the notice shown on the page; the person then logs in."""
+                       script: str | None, accepted: bool, age_ok: bool, lg: str,
+                       request: gr.Request | None = None) -> Out:
+        """Register with the notice shown on the page, every problem named at once; then the person is logged in."""
         lg = normalize_lang(lg)
         reg = accounts.Registration(username=(username or "").strip(), password=password or "",
                                     proficiency=proficiency or "", education=education or "", region=region or "",
                                     script=script or "", consent=bool(accepted), age_confirmed=bool(age_ok),
                                     consent_version=accounts.CONSENT_VERSION)
+        if found := accounts.problems(reg):
+            return {self.notice: "\n".join(f"- {refusal(exc, lg, self.runtime.limits)}" for exc in found)
+                    if len(found) > 1 else refusal(found[0], lg, self.runtime.limits)}
         try:
             await asyncio.to_thread(self._register, reg)
+            state = await asyncio.to_thread(self._login, reg.username, reg.password, caller({}, request, self.runtime).ip)
         except ServiceError as exc:
             return {self.notice: refusal(exc, lg, self.runtime.limits)}
-        return {self.notice: t("registered", lg, name=plain_markdown(reg.username)), self.username: reg.username,
-                self.reg_password: "", self.password: ""}
+        return {**self.show(state, lg), self.notice: t("registered", lg, name=plain_markdown(reg.username)),
+                self.username: reg.username, self.reg_password: ""}
 
     def _login(self, username: str, password: str, ip: str) -> dict[str, Any]:
         with session_scope(self.settings.database_url) as s:
@@ -197,6 +204,7 @@ class AccountPanel:
             (self.password, lambda lg: gr.Textbox(label=t("password", lg))),
             (self.login_btn, lambda lg: gr.Button(t("login_btn", lg))),
             (self.reg_box, lambda lg: gr.Accordion(label=t("register_heading", lg))),
+            (self.rules, lambda lg: gr.Markdown(t("register_rules", lg))),
             (self.reg_username, lambda lg: gr.Textbox(label=t("username", lg))),
             (self.reg_password, lambda lg: gr.Textbox(label=t("password", lg))),
             (self.proficiency, lambda lg: gr.Radio(choices=proficiency_choices(lg), label=t("proficiency", lg))),

@@ -327,8 +327,7 @@ class ArenaTab:
         acc.register_btn.click(acc.register, inputs=[acc.reg_username, acc.reg_password, acc.proficiency,
                                                      acc.education, acc.region, acc.script, acc.consent, acc.age,
                                                      self.ui_lang],
-                               outputs=[acc.notice, acc.username, acc.reg_password, acc.password],
-                               api_visibility="private")
+                               outputs=[*session, acc.username, acc.reg_password], api_visibility="private")
         stream_out = self._stream_outputs()
         gr.on([self.start_btn.click, self.prompt.submit], self.start,
               inputs=[self.mode, self.prompt, self.state, self.ui_lang], outputs=stream_out,

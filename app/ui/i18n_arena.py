@@ -36,9 +36,17 @@ ARENA_STRINGS: dict[str, dict[str, str]] = {
     "login_btn": {"kk": "Кіру", "ru": "Войти", "en": "Log in"},
     "logout_btn": {"kk": "Шығу", "ru": "Выйти", "en": "Log out"},
     "registered": {
-        "kk": "Тіркелдіңіз, {name}! Енді пайдаланушы атыңыз бен құпиясөзіңізбен кіріңіз.",
-        "ru": "Вы зарегистрированы, {name}! Теперь войдите под своим именем и паролем.",
-        "en": "You are registered, {name}! Now log in with your username and password.",
+        "kk": "Тіркелдіңіз, {name}! Сіз жүйеге кірдіңіз: аренада дауыс бере аласыз.",
+        "ru": "Вы зарегистрированы, {name}, и уже вошли: можно голосовать на арене.",
+        "en": "You are registered, {name}, and logged in: you can vote in the arena.",
+    },
+    "register_rules": {
+        "kk": "Пайдаланушы аты: 3–32 әріп, сан, «.», «_» немесе «-». Құпиясөз: 8–256 таңба. Қазақ тілін меңгеру "
+              "деңгейін таңдаңыз, хабарламаны оқып, 16 жастан асқаныңызды растаңыз.",
+        "ru": "Имя пользователя: 3–32 буквы, цифры, «.», «_» или «-». Пароль: 8–256 символов. Выберите "
+              "уровень владения казахским языком, прочитайте уведомление и подтвердите, что вам есть 16 лет.",
+        "en": "Username: 3-32 letters, digits, '.', '_' or '-'. Password: 8-256 characters. Choose your level "
+              "of Kazakh, read the notice and confirm you are 16 or older.",
     },
     "logged_in_as": {"kk": "Сіз **{name}** ретінде кірдіңіз.", "ru": "Вы вошли как **{name}**.",
                      "en": "You are logged in as **{name}**."},

@@ -86,24 +86,29 @@ def test_annotator_registers_battles_votes_and_an_admin_bans_and_sees_the_leader
             expect(page.locator("#arena-play")).to_be_hidden()
             _shot(page, "01-login-or-register")
 
-            # 2. registration shows the consent notice and needs both boxes ticked
-            page.get_by_text(t("register_heading", "kk")).click()
+            # 2. registration is open first, shows its rules and the consent notice, names every problem at
+            #    once, and logs the newcomer in
+            expect(page.locator("#reg-rules")).to_have_text(t("register_rules", "kk"))
             expect(page.locator("#reg-consent-text")).to_contain_text("CC BY 4.0")
+            page.fill("#reg-username input", "a b")
+            page.fill("#reg-password input", "short")
+            page.click("#reg-submit")
+            notice = page.locator("#arena-notice")
+            for code in ("invalid_username", "invalid_password", "invalid_proficiency", "consent_required"):
+                expect(notice).to_contain_text(t(f"err_{code}", "kk"), timeout=30_000)
+            box = notice.bounding_box()  # the refusal is where the eye is, not off-screen
+            assert box is not None and 0 <= box["y"] < page.viewport_size["height"], box
             page.fill("#reg-username input", "aigerim")
             page.fill("#reg-password input", PASSWORD)
             _radio(page, "reg-proficiency", t("prof_native", "kk"))
             page.fill("#reg-region input", "Алматы")
-            page.click("#reg-submit")
-            expect(page.locator("#arena-notice")).to_have_text(t("err_consent_required", "kk"), timeout=30_000)
             page.locator("#reg-consent input").check()
             page.locator("#reg-age input").check()
             page.click("#reg-submit")
-            expect(page.locator("#arena-notice")).to_contain_text(t("registered", "kk", name="aigerim"), timeout=30_000)
+            expect(notice).to_contain_text(t("registered", "kk", name="aigerim"), timeout=30_000)
             _shot(page, "02-registered")
 
-            # 3. log in: the play area appears
-            page.fill("#login-password input", PASSWORD)  # the username was filled in by the registration
-            page.click("#login-submit")
+            # 3. logged in without typing the password again: the play area appears
             expect(page.locator("#arena-user")).to_contain_text("aigerim", timeout=30_000)
             expect(page.locator("#arena-play")).to_be_visible()
             expect(page.locator("#admin-box")).to_be_hidden()

@@ -67,11 +67,18 @@ def test_registration_is_refused_in_the_chosen_language_until_consent_then_store
                (("aigerim", "short", "native", "", "", "cyrillic", True, True), "invalid_password")]
     for args, code in refused:
         assert asyncio.run(acc.register(*args, lang))[acc.notice] == t(f"err_{code}", lang)
+    # every problem at once, in the order of the form
+    everything = asyncio.run(acc.register("a b", "short", None, "", "", "cyrillic", False, True, lang))[acc.notice]
+    assert everything == "\n".join(f"- {t(f'err_{c}', lang)}" for c in
+                                   ("invalid_username", "invalid_password", "invalid_proficiency", "consent_required"))
     with session_scope(ui.url) as s:
         assert s.scalar(select(func.count()).select_from(Annotator)) == 0
     out = asyncio.run(acc.register(*form, True, True, lang))
     assert out[acc.notice] == t("registered", lang, name="aigerim") and out[acc.username] == "aigerim"
-    assert out[acc.reg_password] == ""  # the password does not stay in the form
+    assert out[acc.reg_password] == "" and out[acc.password] == ""  # the password does not stay in the form
+    # logged in at once: the play area shows, the login form goes
+    assert out[ui.tab.state]["username"] == "aigerim" and out[ui.tab.state]["token"].startswith("ks_")
+    assert out[acc.play_box]["visible"] and not out[acc.login_box]["visible"]
     with session_scope(ui.url) as s:
         row = s.scalar(select(Annotator))
         assert (row.username, row.proficiency, row.region, row.consent_version) == (
