@@ -101,9 +101,8 @@ def render_scrutiny(board: Leaderboard, checks: Scrutiny, console: Console) -> N
     for column in ("upper", "lower", "gap", "votes to swap", "share of all votes"):
         margins.add_column(column, justify="left" if column in ("upper", "lower") else "right")
     for m in checks.margins:
-        needed = m.describe().split(": ", 1)[-1]
         share = "" if m.votes is None else f"{m.share_of_votes:.1%}"
-        margins.add_row(m.upper, m.lower, f"{m.rating_gap:.0f}", needed, share)
+        margins.add_row(m.upper, m.lower, f"{m.rating_gap:.0f}", m.needed(), share)
     console.print(margins)
     if checks.coordination is not None:
         groups = checks.coordination.groups

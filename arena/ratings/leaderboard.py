@@ -116,11 +116,15 @@ class Leaderboard:
 
 
 def _finite(value: Any) -> Any:
-    """Replace non-finite floats by None so the result is strict JSON."""
+    """Strict JSON: non-finite floats as None, numpy scalars and arrays as Python values, dates as YYYY-MM-DD."""
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _finite(value.tolist())
+    if isinstance(value, np.datetime64):
+        return str(np.datetime_as_string(value, unit="D"))
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, np.integer):

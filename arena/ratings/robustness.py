@@ -79,12 +79,16 @@ class FlipMargin:
     votes_per_pair_battle: float
     share_of_votes: float
 
-    def describe(self) -> str:
+    def needed(self) -> str:
+        """The votes it takes, and how sure that count is."""
         if self.votes is not None:
-            return f"{self.lower} -> {self.upper}: {self.votes} votes" + ("" if self.exact else " (not proven minimal)")
+            return f"{self.votes} votes" + ("" if self.exact else " (not proven minimal)")
         if self.exact:
-            return f"{self.lower} -> {self.upper}: more than {self.max_votes} votes"
-        return f"{self.lower} -> {self.upper}: no attack found within {self.max_votes} votes"
+            return f"more than {self.max_votes} votes"
+        return f"no attack found within {self.max_votes} votes"
+
+    def describe(self) -> str:
+        return f"{self.lower} -> {self.upper}: {self.needed()}"
 
 
 class _PairSearch:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from arena.battle_table import BattleTable
@@ -52,20 +51,7 @@ class Scrutiny:
         if self.over_time is not None:
             out["over_time"] = {"period": self.over_time.period, "level": self.over_time.level,
                                 "rows": [asdict(r) for r in self.over_time.rows]}
-        return _finite(_plain(out))
-
-
-def _plain(value: Any) -> Any:
-    """Dates and arrays as JSON has them."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.datetime64):
-        return str(np.datetime_as_string(value, unit="D"))
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    return value
+        return _finite(out)
 
 
 def scrutinize(table: BattleTable, *, period: str = "W") -> Scrutiny:
